@@ -42,6 +42,6 @@ func IoU(a, b Box) float64 {
 // Detection is one detector output in one frame.
 type Detection struct {
 	Box
-	Score float64     // detector confidence in [0, 1]
+	Score float64      // detector confidence in [0, 1]
 	Class events.Class // road-user class; tracks never change class
 }

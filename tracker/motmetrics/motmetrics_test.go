@@ -14,7 +14,7 @@ func row(frame int, id int64, x, y, w, h float64) mot.Row {
 
 func TestEvaluateHandComputed(t *testing.T) {
 	type want struct {
-		fp, fn, idsw, frag, mt, pt, ml int
+		fp, fn, idsw, frag, mt, pt, ml     int
 		mota, motp, idf1, hota, detA, assA float64
 	}
 	tests := []struct {

@@ -75,30 +75,30 @@ func (s Severity) Weight() float64 {
 // entry into the conflict area when there is no TTC).
 type NearMiss struct {
 	Header
-	TrackA        int64        `json:"track_a"`
-	ClassA        Class        `json:"class_a"`
-	TrackB        int64        `json:"track_b"`
-	ClassB        Class        `json:"class_b"`
-	Start         time.Time    `json:"start"`
-	End           time.Time    `json:"end"`
-	MinTTCS       *float64     `json:"min_ttc_s"`
-	PETS          *float64     `json:"pet_s"`
-	MaxDRACMPS2   *float64     `json:"max_drac_mps2"`
-	MinDistanceM  float64      `json:"min_distance_m"`
-	SpeedAMPS     float64      `json:"speed_a_mps"`
-	SpeedBMPS     float64      `json:"speed_b_mps"`
-	AngleDeg      float64      `json:"angle_deg"`
-	Type          ConflictType `json:"type"`
-	Severity      Severity     `json:"severity"`
-	XM            float64      `json:"x_m"` // conflict point, local ground metres
-	YM            float64      `json:"y_m"`
-	Lat           float64      `json:"lat"` // conflict point, WGS84
-	Lng           float64      `json:"lng"`
-	Zone          string       `json:"zone,omitempty"`     // e.g. "crosswalk-north"
-	Approach      string       `json:"approach,omitempty"` // NB, SB, EB, WB: the vehicle's approach
-	Movement      string       `json:"movement,omitempty"` // right, left, through
-	Weather       string       `json:"weather,omitempty"`  // condition when it happened, if known
-	SnapshotKey   string       `json:"snapshot,omitempty"` // object-store key of the blurred JPEG
+	TrackA       int64        `json:"track_a"`
+	ClassA       Class        `json:"class_a"`
+	TrackB       int64        `json:"track_b"`
+	ClassB       Class        `json:"class_b"`
+	Start        time.Time    `json:"start"`
+	End          time.Time    `json:"end"`
+	MinTTCS      *float64     `json:"min_ttc_s"`
+	PETS         *float64     `json:"pet_s"`
+	MaxDRACMPS2  *float64     `json:"max_drac_mps2"`
+	MinDistanceM float64      `json:"min_distance_m"`
+	SpeedAMPS    float64      `json:"speed_a_mps"`
+	SpeedBMPS    float64      `json:"speed_b_mps"`
+	AngleDeg     float64      `json:"angle_deg"`
+	Type         ConflictType `json:"type"`
+	Severity     Severity     `json:"severity"`
+	XM           float64      `json:"x_m"` // conflict point, local ground metres
+	YM           float64      `json:"y_m"`
+	Lat          float64      `json:"lat"` // conflict point, WGS84
+	Lng          float64      `json:"lng"`
+	Zone         string       `json:"zone,omitempty"`     // e.g. "crosswalk-north"
+	Approach     string       `json:"approach,omitempty"` // NB, SB, EB, WB: the vehicle's approach
+	Movement     string       `json:"movement,omitempty"` // right, left, through
+	Weather      string       `json:"weather,omitempty"`  // condition when it happened, if known
+	SnapshotKey  string       `json:"snapshot,omitempty"` // object-store key of the blurred JPEG
 }
 
 // Validate reports every reason a consumer could not use n.

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/intersect-oss/intersect/events/bus"
+	"github.com/intersect-oss/intersect/store"
+)
+
+// commonFlags are the flags every service shares (DESIGN.md).
+type commonFlags struct {
+	natsURL string
+	db      string
+	dataDir string
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet, defaultDataDir string) {
+	fs.StringVar(&c.natsURL, "nats", "", "NATS server URL; empty starts an embedded server (JetStream data under --data-dir, random free port)")
+	fs.StringVar(&c.db, "db", "", "database DSN; empty uses the SQLite file <data-dir>/intersect.db; postgres://user@host/db for PostgreSQL")
+	fs.StringVar(&c.dataDir, "data-dir", defaultDataDir, "directory for local state (SQLite database, embedded NATS storage, outbox)")
+}
+
+// prepareDataDir creates the data dir and checks that it is writable, so a
+// bad path is reported once, up front, naming the directory.
+func (c *commonFlags) prepareDataDir() error {
+	if err := os.MkdirAll(c.dataDir, 0o750); err != nil {
+		return badInput("data dir %s cannot be created: %v", c.dataDir, err)
+	}
+	f, err := os.CreateTemp(c.dataDir, ".write-check-*")
+	if err != nil {
+		return badInput("data dir %s is not writable: %v", c.dataDir, err)
+	}
+	name := f.Name()
+	f.Close()
+	os.Remove(name)
+	return nil
+}
+
+// busConn is a connection to NATS, with the embedded server when there is one.
+type busConn struct {
+	server *bus.Server
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	url    string
+}
+
+// openBus connects to --nats, or starts an embedded server when it is
+// empty, and declares the streams.
+func openBus(ctx context.Context, c *commonFlags, name string, log *slog.Logger) (*busConn, error) {
+	b := &busConn{url: c.natsURL}
+	if b.url == "" {
+		srv, err := bus.StartServer(ctx, bus.ServerOptions{DataDir: filepath.Join(c.dataDir, "nats")})
+		if err != nil {
+			return nil, err
+		}
+		b.server, b.url = srv, srv.ClientURL()
+		log.Info("embedded NATS server started", "url", b.url, "store", filepath.Join(c.dataDir, "nats"))
+	}
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	nc, err := bus.Connect(cctx, b.url, name, log)
+	if err != nil {
+		b.close()
+		return nil, err
+	}
+	b.nc = nc
+	if b.js, err = jetstream.New(nc); err != nil {
+		b.close()
+		return nil, fmt.Errorf("JetStream on %s: %w", b.url, err)
+	}
+	if err := bus.EnsureStreams(cctx, b.js, 1); err != nil {
+		b.close()
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *busConn) close() {
+	if b.nc != nil {
+		// Drain lets in-flight acks and publishes finish.
+		_ = b.nc.Drain()
+		for i := 0; i < 50 && !b.nc.IsClosed(); i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+		b.nc.Close()
+	}
+	if b.server != nil {
+		b.server.Shutdown()
+	}
+}
+
+// openStore opens --db, turning the store's bad-input errors into usage errors.
+func openStore(ctx context.Context, c *commonFlags, log *slog.Logger) (store.Store, error) {
+	st, err := store.Open(ctx, c.db, c.dataDir, log)
+	if err != nil {
+		if errors.Is(err, store.ErrBadInput) {
+			return nil, usageError{err}
+		}
+		return nil, err
+	}
+	return st, nil
+}
+
+// listen binds addr now, so a port in use is reported before anything else
+// starts.
+func listen(addr string) (net.Listener, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on %s (is another intersect or program using it? pick another with --addr): %w", addr, err)
+	}
+	return l, nil
+}
+
+// serveHTTP serves h on l until ctx ends, then shuts down gracefully.
+func serveHTTP(ctx context.Context, l net.Listener, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("HTTP server on %s: %w", l.Addr(), err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("HTTP shutdown: %w", err)
+	}
+	return nil
+}
+
+// group runs functions until the first fails or ctx ends, then cancels the
+// rest and waits for them: every part stops when any part stops.
+type group struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+	err    error
+}
+
+func newGroup(ctx context.Context) *group {
+	g := &group{}
+	g.ctx, g.cancel = context.WithCancel(ctx)
+	return g
+}
+
+func (g *group) spawn(name string, fn func(ctx context.Context) error) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		if err := fn(g.ctx); err != nil && !errors.Is(err, context.Canceled) {
+			g.once.Do(func() { g.err = fmt.Errorf("%s: %w", name, err) })
+		}
+		g.cancel()
+	}()
+}
+
+func (g *group) wait() error {
+	g.wg.Wait()
+	g.cancel()
+	return g.err
+}

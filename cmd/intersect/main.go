@@ -55,6 +55,7 @@ func commands() []command {
 		demoCommand(),
 		ingestCommand(),
 		serveCommand(),
+		trackCommand(),
 	}
 	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
 	return cs

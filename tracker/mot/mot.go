@@ -103,19 +103,27 @@ func parseLine(text string) (Row, error) {
 }
 
 // Write writes rows in MOTChallenge result format
-// (frame,id,left,top,width,height,conf,-1,-1,-1), numbers in the shortest form that reads back exactly.
+// (frame,id,left,top,width,height,conf,-1,-1,-1): coordinates rounded to
+// 1/1000 pixel and confidence to 6 decimals, in their shortest form.
 func Write(w io.Writer, rows []Row) error {
 	bw := bufio.NewWriter(w)
 	for _, r := range rows {
 		if _, err := fmt.Fprintf(bw, "%d,%d,%s,%s,%s,%s,%s,-1,-1,-1\n", r.Frame, r.ID,
-			num(r.Left), num(r.Top), num(r.Width), num(r.Height), num(r.Conf)); err != nil {
+			num(r.Left, 3), num(r.Top, 3), num(r.Width, 3), num(r.Height, 3), num(r.Conf, 6)); err != nil {
 			return err
 		}
 	}
 	return bw.Flush()
 }
 
-func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+func num(f float64, decimals int) string {
+	p := math.Pow10(decimals)
+	r := math.Round(f*p) / p
+	if r == 0 {
+		r = 0 // no "-0"
+	}
+	return strconv.FormatFloat(r, 'f', -1, 64)
+}
 
 // Frames groups rows by frame: out[k] holds the rows of frame k+1, for k up to
 // the last frame seen (frames without rows are empty). Rows must be sorted by

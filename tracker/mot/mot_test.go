@@ -62,6 +62,16 @@ func TestReadSortsAndRoundTrips(t *testing.T) {
 	}
 }
 
+func TestWriteRounds(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Write(&buf, []Row{{Frame: 3, ID: 9, Left: 281.9309999999999, Top: -0.0001, Width: 1.23456, Height: 2, Conf: 0.99778412}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := buf.String(), "3,9,281.931,0,1.235,2,0.997784,-1,-1,-1\n"; got != want {
+		t.Errorf("Write = %q, want %q", got, want)
+	}
+}
+
 func TestFramesKeepsGaps(t *testing.T) {
 	frames := Frames([]Row{{Frame: 3, ID: 1}})
 	if len(frames) != 3 || len(frames[0]) != 0 || len(frames[1]) != 0 || len(frames[2]) != 1 {

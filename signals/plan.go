@@ -363,10 +363,12 @@ func (p *Plan) Validate() error {
 		for j, a := range ph.Approaches {
 			switch a {
 			case "NB", "SB", "EB", "WB":
-				if k, dup := approaches[a]; dup {
-					e.add(fmt.Sprintf("%s.approaches[%d]", path, j), "%s is already served by phases[%d]", a, k)
+				for _, m := range ph.Movements {
+					if k, dup := approaches[a+" "+m]; dup {
+						e.add(fmt.Sprintf("%s.approaches[%d]", path, j), "%s %s is already served by phases[%d]", a, m, k)
+					}
+					approaches[a+" "+m] = i
 				}
-				approaches[a] = i
 			default:
 				e.add(fmt.Sprintf("%s.approaches[%d]", path, j), "%q must be NB, SB, EB or WB", a)
 			}

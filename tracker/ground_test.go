@@ -77,13 +77,22 @@ func TestGroundFilterStationaryKeepsHeading(t *testing.T) {
 	g := NewGroundFilter(DefaultGroundConfig(), events.Car)
 	t0 := time.Unix(0, 0)
 	var st GroundState
-	// Drive north at 10 m/s for 2 s, then stand still for 10 s.
-	k := 0
-	for ; k <= 20; k++ {
-		st, _ = g.Update(t0.Add(time.Duration(k)*100*time.Millisecond), 0, float64(k))
-	}
-	for ; k <= 120; k++ {
-		st, _ = g.Update(t0.Add(time.Duration(k)*100*time.Millisecond), 0, 20)
+	// Drive north at 10 m/s for 2 s, brake at 4 m/s² to a stop (2.5 s,
+	// 12.5 m), then stand still for 10 s.
+	tt := func(k int) time.Time { return t0.Add(time.Duration(k) * 100 * time.Millisecond) }
+	for k := 0; k <= 150; k++ {
+		s := float64(k) / 10
+		var y float64
+		switch {
+		case s <= 2:
+			y = 10 * s
+		case s <= 4.5:
+			b := s - 2
+			y = 20 + 10*b - 2*b*b
+		default:
+			y = 32.5
+		}
+		st, _ = g.Update(tt(k), 0, y)
 	}
 	if st.Speed > 0.2 {
 		t.Errorf("speed after 10 s standing = %.3f m/s", st.Speed)

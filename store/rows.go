@@ -1,0 +1,170 @@
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/golang/geo/s2"
+
+	"github.com/intersect-oss/intersect/events"
+)
+
+// CellKey is how a leaf S2 cell ID is stored: the uint64 with its top bit
+// flipped, as int64, so that signed order is cell order and every parent
+// cell is one contiguous range of keys.
+func CellKey(id s2.CellID) int64 { return int64(uint64(id) ^ (1 << 63)) }
+
+// CellFromKey inverts CellKey.
+func CellFromKey(k int64) s2.CellID { return s2.CellID(uint64(k) ^ (1 << 63)) }
+
+// LeafCell is the leaf S2 cell of a WGS84 point.
+func LeafCell(lat, lng float64) s2.CellID {
+	return s2.CellIDFromLatLng(s2.LatLngFromDegrees(lat, lng))
+}
+
+// parentMask returns the two int64 operands that turn a stored leaf key into
+// the key of its level-L parent in SQL: parent = (key & mask) | lsb. Masking
+// and setting bits below the top bit commute with the flip, so the
+// arithmetic works on stored keys directly.
+func parentMask(level int) (mask, lsb int64) {
+	l := uint64(1) << (2 * uint(30-level))
+	return int64(-l), int64(l)
+}
+
+// batch is a Write batch checked, deduplicated and split by kind.
+type batch struct {
+	nearMisses []nearMissRow
+	tracks     []trackRow
+	health     []*events.CameraHealth
+	weather    []*events.WeatherObservation
+	recs       []*events.Recommendation
+	acks       []*events.Ack
+	dead       []DeadLetter
+	inBatchDup int
+}
+
+type nearMissRow struct {
+	ev     *events.NearMiss
+	cell   int64
+	weight float64
+	body   []byte
+}
+
+type trackRow struct {
+	ev   *events.TrackSummary
+	body []byte
+}
+
+// prepare validates every event (a batch with an invalid event is refused
+// whole, naming it, since ingest dead-letters invalid messages before they
+// get here) and drops repeated IDs.
+func prepare(b Batch) (*batch, error) {
+	p := &batch{}
+	seen := make(map[string]bool, len(b.Events))
+	for i, ev := range b.Events {
+		if ev == nil {
+			return nil, badInput("batch event %d is nil", i)
+		}
+		if err := ev.Validate(); err != nil {
+			return nil, fmt.Errorf("%w: batch event %d: %w", ErrBadInput, i, err)
+		}
+		h := ev.Head()
+		if seen[h.ID] {
+			p.inBatchDup++
+			continue
+		}
+		seen[h.ID] = true
+		switch e := ev.(type) {
+		case *events.NearMiss:
+			body, err := json.Marshal(e)
+			if err != nil {
+				return nil, fmt.Errorf("encoding near miss %s: %w", h.ID, err)
+			}
+			p.nearMisses = append(p.nearMisses, nearMissRow{ev: e, cell: CellKey(LeafCell(e.Lat, e.Lng)), weight: e.Severity.Weight(), body: body})
+		case *events.TrackSummary:
+			body, err := json.Marshal(e)
+			if err != nil {
+				return nil, fmt.Errorf("encoding track summary %s: %w", h.ID, err)
+			}
+			p.tracks = append(p.tracks, trackRow{ev: e, body: body})
+		case *events.CameraHealth:
+			p.health = append(p.health, e)
+		case *events.WeatherObservation:
+			p.weather = append(p.weather, e)
+		case *events.Recommendation:
+			p.recs = append(p.recs, e)
+		case *events.Ack:
+			p.acks = append(p.acks, e)
+		default:
+			return nil, badInput("batch event %d (%s %s): unsupported type %T", i, h.Kind, h.ID, ev)
+		}
+	}
+	for i, d := range b.Dead {
+		if d.Reason == "" {
+			return nil, badInput("dead letter %d: reason is required", i)
+		}
+		if d.Key == "" {
+			sum := sha256.Sum256(append([]byte(d.Subject+"\x00"), d.Data...))
+			d.Key = "sha256:" + hex.EncodeToString(sum[:])
+		}
+		if d.At.IsZero() {
+			d.At = time.Now()
+		}
+		d.At = d.At.UTC()
+		p.dead = append(p.dead, d)
+	}
+	return p, nil
+}
+
+// cameraCounts accumulates, per camera, what a write added, to keep the
+// cameras table (behind Sites) current without scanning events.
+type cameraCounts struct {
+	site, camera string
+	nearMisses   int64
+	tracks       int64
+	lastSeen     time.Time
+}
+
+func addCamera(m map[[2]string]*cameraCounts, site, camera string, t time.Time, nm, tr int64) {
+	k := [2]string{site, camera}
+	c := m[k]
+	if c == nil {
+		c = &cameraCounts{site: site, camera: camera}
+		m[k] = c
+	}
+	c.nearMisses += nm
+	c.tracks += tr
+	if t.After(c.lastSeen) {
+		c.lastSeen = t
+	}
+}
+
+// ackTransition is the state change an ack causes, if any: controllers only
+// receive approved recommendations, so only those move.
+func ackTransition(a *events.Ack) (from, to events.State, why string) {
+	switch a.Result {
+	case events.AckApplied:
+		return events.Approved, events.Deployed, fmt.Sprintf("ack %s: applied by controller %s", a.ID, a.Controller)
+	default:
+		return events.Approved, events.Rejected, fmt.Sprintf("ack %s: rejected by controller %s: %s", a.ID, a.Controller, a.Reason)
+	}
+}
+
+// redactDSN returns dsn without its password, for error messages.
+func redactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(unparseable DSN)"
+	}
+	return u.Redacted()
+}
+
+// cursor is the keyset position after the last row of a page.
+type cursor struct {
+	T  int64  `json:"t"` // the stored time key (SQLite: Unix ns, PostgreSQL: Unix µs)
+	ID string `json:"id"`
+}

@@ -127,9 +127,11 @@ func (s *pgStore) dialect() dialect {
 		_, bin := statsTimeGroup(by)
 		// Bin the local wall-clock time, then turn the bin start back into
 		// an instant; the key is Unix µs like every other time key.
-		z := b.arg(name)
-		bs := "date_bin(" + b.arg(fmt.Sprintf("%d minutes", int(bin/time.Minute))) + "::interval, ts AT TIME ZONE " + z +
-			", TIMESTAMP '2001-01-01') AT TIME ZONE " + b.arg(name)
+		// Arguments are added in the order their ? appears (rebindDollar
+		// numbers them by position).
+		bs := "date_bin(" + b.arg(fmt.Sprintf("%d minutes", int(bin/time.Minute))) + "::interval, ts AT TIME ZONE "
+		bs += b.arg(name) + ", TIMESTAMP '2001-01-01') AT TIME ZONE "
+		bs += b.arg(name)
 		return "EXTRACT(EPOCH FROM " + bs + ") * 1000000", nil
 	}
 	return d

@@ -53,6 +53,7 @@ type Config struct {
 	CloseAfterS      float64                  `yaml:"close_after_s"`      // an encounter closes after this long without activity
 	MinPathAngleDeg  float64                  `yaml:"min_path_angle_deg"` // paths crossing at a shallower angle get no PET
 	IncludePedPed    bool                     `yaml:"include_ped_ped"`    // pedestrian–pedestrian pairs (off: they are not traffic conflicts)
+	MinMovingMPS     float64                  `yaml:"min_moving_mps"`     // TTC needs a non-pedestrian user moving at least this fast
 	TurnThresholdDeg float64                  `yaml:"turn_threshold_deg"` // heading change beyond which a vehicle turned
 	AccelWindowS     float64                  `yaml:"accel_window_s"`     // acceleration is measured over this window (filters jitter)
 	PathCellM        float64                  `yaml:"path_cell_m"`        // grid cell of the path index that finds crossing paths
@@ -66,17 +67,21 @@ type Config struct {
 // DefaultConfig returns DESIGN.md's defaults.
 func DefaultConfig() Config {
 	return Config{
-		HorizonS:         10,
-		NearMissTTCS:     1.5,
-		NearMissPETS:     2.0,
-		InteractionPETS:  5.0,
-		DRACFlagMPS2:     3.0,
-		CriticalS:        0.5,
-		SeriousS:         1.0,
-		MinTrackFrames:   10,
-		SearchRadiusM:    30,
-		CloseAfterS:      1.0,
-		MinPathAngleDeg:  20,
+		HorizonS:        10,
+		NearMissTTCS:    1.5,
+		NearMissPETS:    2.0,
+		InteractionPETS: 5.0,
+		DRACFlagMPS2:    3.0,
+		CriticalS:       0.5,
+		SeriousS:        1.0,
+		MinTrackFrames:  10,
+		SearchRadiusM:   30,
+		CloseAfterS:     1.0,
+		MinPathAngleDeg: 20,
+		// A pedestrian walking up to a parked car is not a conflict: the car
+		// cannot threaten and the pedestrian walks around it (on DUT this
+		// rule removes "TTC 0" pairs of pedestrians brushing a parked car).
+		MinMovingMPS:     0.5,
 		TurnThresholdDeg: 30,
 		AccelWindowS:     0.5,
 		PathCellM:        2,
@@ -167,6 +172,9 @@ func (c Config) Validate() error {
 	pos("accel_window_s", c.AccelWindowS)
 	pos("path_cell_m", c.PathCellM)
 	pos("history_s", c.HistoryS)
+	if c.MinMovingMPS < 0 {
+		errs = append(errs, fmt.Errorf("min_moving_mps must not be negative, got %v", c.MinMovingMPS))
+	}
 	if c.MinTrackFrames < 0 {
 		errs = append(errs, fmt.Errorf("min_track_frames must not be negative, got %d", c.MinTrackFrames))
 	}

@@ -2,6 +2,7 @@ package conflict
 
 import (
 	"math"
+	"sort"
 	"time"
 
 	"github.com/intersect-oss/intersect/events"
@@ -112,11 +113,12 @@ type pairState struct {
 	pet         bool // the paths shared a cell: compute PET at close
 }
 
-func (ps *pairState) distance(t, d float64) {
+// distance records the centre distance; being near is not activity (two
+// cars following at a safe distance must not keep an encounter open).
+func (ps *pairState) distance(d float64) {
 	if d < ps.minDist {
 		ps.minDist = d
 	}
-	ps.last = math.Max(ps.last, t)
 }
 
 func (ps *pairState) ttcSample(e *Engine, ttc float64) {
@@ -346,8 +348,11 @@ func (e *Engine) finish(ps *pairState) (Encounter, bool) {
 		TrackA: ps.a.id, ClassA: ps.a.class, TrackB: ps.b.id, ClassB: ps.b.class,
 		StartS: ps.start, EndS: ps.last, MinDistanceM: ps.minDist,
 	}
-	if math.IsInf(enc.MinDistanceM, 1) { // never within the search radius together (PET only)
-		enc.MinDistanceM = minDistance(ps.a.hist, ps.b.hist)
+	// Paths that crossed were often closest before the encounter opened
+	// (it opens when the second user reaches the crossing).
+	lo := ps.start - cfg.InteractionPETS - petSlackS
+	if d := minDistance(since(ps.a.hist, lo), since(ps.b.hist, lo)); d < enc.MinDistanceM || math.IsInf(enc.MinDistanceM, 1) {
+		enc.MinDistanceM = d
 	}
 	if !math.IsInf(ps.minTTC, 1) {
 		enc.MinTTCS, enc.TMinTTCS = ptr(ps.minTTC), ptr(ps.tMin)
@@ -412,6 +417,12 @@ func direction(s *sample) vec {
 		return s.v.scale(1 / n)
 	}
 	return unit(s.heading)
+}
+
+// since returns the part of h at or after t.
+func since(h []sample, t float64) []sample {
+	i := sort.Search(len(h), func(i int) bool { return h[i].t >= t })
+	return h[i:]
 }
 
 // minDistance is the minimum centre distance between two histories at

@@ -94,8 +94,9 @@ type track struct {
 type cellKey struct{ x, y int32 }
 
 type visit struct {
-	id int64
-	t  float64
+	id  int64
+	t   float64
+	dir vec // direction of travel through the cell
 }
 
 type pairKey struct{ a, b int64 } // a < b
@@ -273,8 +274,8 @@ func (e *Engine) observe(o *Observation) {
 }
 
 // indexPath records the cells the track's centre passed since its previous
-// state and, for every other user that passed the same cell recently, opens
-// (or keeps open) a PET candidate. Path crossings are found where paths share
+// state and, for every other user that passed the same cell recently in a
+// crossing direction, opens (or keeps open) a PET candidate. Path crossings are found where paths share
 // cells, so the cost grows with the traffic through a cell, not with n².
 func (e *Engine) indexPath(tr *track, prev, cur *sample) {
 	cell := e.cfg.PathCellM
@@ -283,6 +284,8 @@ func (e *Engine) indexPath(tr *track, prev, cur *sample) {
 	if prev != nil {
 		from = prev.p
 	}
+	dir := direction(cur)
+	minSin := math.Sin(e.cfg.MinPathAngleDeg * math.Pi / 180)
 	steps := int(math.Ceil(cur.p.sub(from).norm() / (cell / 2)))
 	if steps > 64 {
 		steps = 64 // a jump this long is a tracking error; do not paint the map
@@ -305,7 +308,9 @@ func (e *Engine) indexPath(tr *track, prev, cur *sample) {
 				continue // forget old visits while we are here
 			}
 			keep = append(keep, v)
-			if v.id == tr.id || cur.t-v.t > window {
+			// Users moving along (or against) the same line share cells
+			// without crossing paths: that is following, measured by TTC.
+			if v.id == tr.id || cur.t-v.t > window || math.Abs(dir.cross(v.dir)) < minSin {
 				continue
 			}
 			if other := e.tracks[v.id]; other != nil && e.pairAllowed(tr, other) {
@@ -313,7 +318,7 @@ func (e *Engine) indexPath(tr *track, prev, cur *sample) {
 				ps.pet = true
 			}
 		}
-		e.paths[k] = append(keep, visit{tr.id, cur.t})
+		e.paths[k] = append(keep, visit{tr.id, cur.t, dir})
 	}
 }
 
@@ -388,18 +393,27 @@ func (e *Engine) examine(a, b *track) {
 	if a.id > b.id {
 		a, b = b, a
 	}
-	ttc, ok := timeToCollision(&a.cur, &b.cur, e.cfg.HorizonS)
+	ttc, ok := 0.0, false
+	if e.threatens(a) || e.threatens(b) {
+		ttc, ok = timeToCollision(&a.cur, &b.cur, e.cfg.HorizonS)
+	}
 	ps := e.open[pairKey{a.id, b.id}]
 	if !ok {
 		if ps != nil {
-			ps.distance(e.now, d)
+			ps.distance(d)
 		}
 		return
 	}
 	e.stats.TTCPairs++
 	ps = e.pair(a, b)
-	ps.distance(e.now, d)
+	ps.distance(d)
 	ps.ttcSample(e, ttc)
+}
+
+// threatens reports whether tr is a moving non-pedestrian (see
+// Config.MinMovingMPS): a pair needs one for a TTC.
+func (e *Engine) threatens(tr *track) bool {
+	return tr.class != events.Pedestrian && tr.cur.v.norm() >= e.cfg.MinMovingMPS
 }
 
 // timeToCollision is the TTC of two states under constant velocity, or

@@ -336,6 +336,12 @@ func TestNoConflict(t *testing.T) {
 			{id: 1, class: events.Car, to: 5, frames0: 20, state: straight(0, 0, 0, 0)},
 			{id: 2, class: events.Pedestrian, to: 5, frames0: 20, state: straight(-4, 2, 1.4, 0)},
 		}},
+		// A pedestrian walking straight into a parked car's side (TTC would
+		// be (5.75 − 0.9)/1.5 s): not a conflict, the car is not moving.
+		{"stationary vehicle, pedestrian walking into it", []user{
+			{id: 1, class: events.Car, to: 5, frames0: 20, state: straight(0, 0, 0, 0)},
+			{id: 2, class: events.Pedestrian, to: 5, frames0: 20, state: straight(0, 6, 0, -1.5)},
+		}},
 		{"pedestrians crossing each other", []user{
 			{id: 1, class: events.Pedestrian, to: 5, frames0: 20, state: straight(0, 0, 1.4, 0)},
 			{id: 2, class: events.Pedestrian, to: 5, frames0: 20, state: straight(7, 0, -1.4, 0)},

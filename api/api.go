@@ -2,6 +2,10 @@
 // analysts, the websocket live feed and the embedded web dashboard. It only
 // reads the store (and records engineers' decisions on recommendations); it
 // never talks to cameras or controllers.
+//
+// Every route is declared once, in routes.go; the same table registers the
+// handlers and is checked against the hand-written OpenAPI document
+// (openapi.json) by the tests, so the two cannot drift apart.
 package api
 
 import (
@@ -10,6 +14,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/intersect-oss/intersect/store"
@@ -18,11 +24,25 @@ import (
 // MaxBodyBytes bounds request bodies; larger ones get 413.
 const MaxBodyBytes = 64 << 10
 
+// SnapshotStore returns the JPEG stored under a near miss's snapshot key. In
+// production it is the JetStream object store bucket events.SnapshotBucket
+// (see ObjectStoreSnapshots); it returns an error wrapping ErrNoSnapshot when
+// the key is absent.
+type SnapshotStore interface {
+	Get(ctx context.Context, key string) ([]byte, error)
+}
+
+// ErrNoSnapshot is wrapped by SnapshotStore.Get when the key is absent.
+var ErrNoSnapshot = errors.New("snapshot not found")
+
 // Server is the HTTP API. Create it with New and serve Handler().
 type Server struct {
-	store store.Store
-	log   *slog.Logger
-	mux   *http.ServeMux
+	store     store.Store
+	log       *slog.Logger
+	mux       *http.ServeMux
+	snapshots SnapshotStore
+	live      *Hub
+	origins   map[string]bool
 	// ready reports whether the pipeline behind the API is healthy; nil
 	// means only the store is checked.
 	ready func(ctx context.Context) error
@@ -34,6 +54,16 @@ type Options struct {
 	Log   *slog.Logger
 	// Ready, if set, is checked by /healthz in addition to the store.
 	Ready func(ctx context.Context) error
+	// Snapshots serves /api/v1/nearmisses/{id}/snapshot; nil answers 503.
+	Snapshots SnapshotStore
+	// Live is the hub behind /api/v1/live; nil answers 503 (no live feed).
+	// Feed it with Hub.Feed. Approvals and rejections made through the API
+	// are pushed to it too.
+	Live *Hub
+	// AllowedOrigins lists extra browser origins (scheme://host[:port])
+	// allowed to open the websocket and to POST; the API's own origin is
+	// always allowed.
+	AllowedOrigins []string
 }
 
 // New returns a Server with every route registered.
@@ -41,7 +71,13 @@ func New(o Options) *Server {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{store: o.Store, log: o.Log, mux: http.NewServeMux(), ready: o.Ready}
+	s := &Server{
+		store: o.Store, log: o.Log, mux: http.NewServeMux(), ready: o.Ready,
+		snapshots: o.Snapshots, live: o.Live, origins: map[string]bool{},
+	}
+	for _, origin := range o.AllowedOrigins {
+		s.origins[strings.TrimRight(strings.ToLower(origin), "/")] = true
+	}
 	s.routes()
 	return s
 }
@@ -50,11 +86,30 @@ func New(o Options) *Server {
 func (s *Server) Handler() http.Handler { return s.mux }
 
 func (s *Server) routes() {
-	s.mux.HandleFunc("GET /healthz", s.healthz)
-	s.mux.HandleFunc("GET /api/v1/nearmisses", s.listNearMisses)
-	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "", "no such route: "+r.Method+" "+r.URL.Path)
-	})
+	for _, rt := range s.table() {
+		s.mux.HandleFunc(rt.Method+" "+rt.Pattern, rt.handler)
+	}
+	// Everything else is a JSON 404 (or 405 when the path exists with
+	// another method), never the mux's plain-text answers.
+	s.mux.HandleFunc("/", s.notFound)
+}
+
+// notFound answers unknown routes. A known path with the wrong method gets
+// 405 with an Allow header, as the mux would, but in JSON.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		probe := &http.Request{Method: m, URL: &url.URL{Path: r.URL.Path}, Host: r.Host}
+		if _, pattern := s.mux.Handler(probe); pattern != "/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, http.StatusMethodNotAllowed, "", "method "+r.Method+" not allowed on "+r.URL.Path+"; use "+strings.Join(allow, " or "))
+		return
+	}
+	writeError(w, http.StatusNotFound, "", "no such route: "+r.Method+" "+r.URL.Path)
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
@@ -72,26 +127,6 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, code, status)
-}
-
-// nearMissPage is the JSON shape of a page of near misses.
-type nearMissPage struct {
-	Items      any    `json:"items"`
-	NextCursor string `json:"next_cursor,omitempty"`
-}
-
-func (s *Server) listNearMisses(w http.ResponseWriter, r *http.Request) {
-	q, perr := parseNearMissQuery(r.URL.Query())
-	if perr != nil {
-		writeError(w, http.StatusBadRequest, perr.Param, perr.Error())
-		return
-	}
-	page, err := s.store.NearMisses(r.Context(), q)
-	if err != nil {
-		s.storeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, nearMissPage{Items: nonNil(page.Items), NextCursor: page.Next})
 }
 
 func nonNil[T any](s []T) []T {
@@ -133,4 +168,22 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// originAllowed reports whether a browser request may act on the API: no
+// Origin header (not a browser, or a same-origin GET), the API's own origin,
+// or one of Options.AllowedOrigins.
+func (s *Server) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	return s.origins[strings.TrimRight(strings.ToLower(origin), "/")]
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -25,8 +27,9 @@ const maxParamLen = 256
 
 // params reads typed query parameters, remembering the first error.
 type params struct {
-	v   url.Values
-	err *paramError
+	v    url.Values
+	err  *paramError
+	read map[string]bool
 }
 
 func (p *params) fail(name, format string, a ...any) {
@@ -36,6 +39,10 @@ func (p *params) fail(name, format string, a ...any) {
 }
 
 func (p *params) str(name string) string {
+	if p.read == nil {
+		p.read = map[string]bool{}
+	}
+	p.read[name] = true
 	vs := p.v[name]
 	if len(vs) == 0 {
 		return ""
@@ -153,8 +160,86 @@ func (p *params) filter() store.Filter {
 	return f
 }
 
+// finish reports the first error, or else the first parameter the handler
+// never read: a misspelt filter must not silently widen a query.
+func (p *params) finish() *paramError {
+	if p.err != nil {
+		return p.err
+	}
+	names := make([]string, 0, len(p.v))
+	for name := range p.v {
+		if !p.read[name] {
+			names = append(names, name)
+		}
+	}
+	if len(names) > 0 {
+		sort.Strings(names)
+		read := make([]string, 0, len(p.read))
+		for name := range p.read {
+			read = append(read, name)
+		}
+		sort.Strings(read)
+		return &paramError{Param: truncate(names[0], 64), Msg: fmt.Sprintf("unknown parameter (this route takes %s)", strings.Join(read, ", "))}
+	}
+	return nil
+}
+
+func (p *params) float(name string, lo, hi float64) (float64, bool) {
+	s := p.str(name)
+	if s == "" {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(v) || v < lo || v > hi {
+		p.fail(name, "%q must be a number from %g to %g", s, lo, hi)
+		return 0, false
+	}
+	return v, true
+}
+
+// cursorPattern is the base64url alphabet the store's cursors use.
+var cursorPattern = regexp.MustCompile(`^[A-Za-z0-9_-]*$`)
+
+// tzPattern admits IANA zone names (Europe/Paris, America/Argentina/Buenos_Aires, UTC, Etc/GMT+5).
+var tzPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z_]*(/[A-Za-z0-9_+-]+){0,2}$`)
+
+func (p *params) zone(name string) *time.Location {
+	s := p.str(name)
+	if s == "" {
+		return nil
+	}
+	if !tzPattern.MatchString(s) {
+		p.fail(name, "%q is not an IANA time zone name (e.g. America/Denver)", s)
+		return nil
+	}
+	loc, err := time.LoadLocation(s)
+	if err != nil {
+		p.fail(name, "unknown time zone %q", s)
+		return nil
+	}
+	return loc
+}
+
+// oneOf reads a single value that must be one of all; def when absent.
+func (p *params) oneOf(name, def string, all []string) string {
+	s := p.str(name)
+	if s == "" {
+		return def
+	}
+	for _, a := range all {
+		if s == a {
+			return s
+		}
+	}
+	p.fail(name, "unknown value %q (want one of %s)", s, strings.Join(all, ", "))
+	return def
+}
+
 func parseNearMissQuery(v url.Values) (store.NearMissQuery, *paramError) {
 	p := &params{v: v}
 	q := store.NearMissQuery{Filter: p.filter(), Limit: p.int("limit", 1, store.MaxLimit), Cursor: p.str("cursor")}
-	return q, p.err
+	if !cursorPattern.MatchString(q.Cursor) {
+		p.fail("cursor", "not a cursor this API issued (copy next_cursor from the previous page)")
+	}
+	return q, p.finish()
 }

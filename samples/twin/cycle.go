@@ -1,0 +1,177 @@
+package twin
+
+import (
+	"github.com/intersect-oss/intersect/events"
+)
+
+// Half extents used to place scripted encounters: car 4.5 × 1.8 m,
+// pedestrian 0.5 × 0.5 m (DESIGN.md's and the conflict engine's defaults).
+const (
+	carHalfLenM = 2.25
+	carHalfWidM = 0.9
+	pedHalfM    = 0.25
+)
+
+// walker is a pedestrian walking at constant speed, at arc length s at time t.
+func (b *sceneBuilder) walker(role string, p path, speedMPS, s, t float64) *Agent {
+	return b.add(events.Pedestrian, role, p, newProfile(0, speedMPS).anchor(s, t))
+}
+
+// waiter walks to the kerb (arc length sKerb), arrives at tArrive, waits
+// for tDepart and walks on at speedMPS.
+func (b *sceneBuilder) waiter(role string, p path, speedMPS, sKerb, tArrive, tDepart float64) *Agent {
+	pr := newProfile(0, speedMPS).speedAt(sKerb, 0, 1.0).anchor(sKerb, tArrive).waitUntil(tDepart).speedTo(speedMPS, pedAccelMPS2)
+	return b.add(events.Pedestrian, role, p, pr)
+}
+
+func (b *sceneBuilder) script1(s Scripted, veh, ped *Agent) {
+	if veh == nil || ped == nil {
+		return // b.err says why
+	}
+	b.script = append(b.script, scriptedPair{Scripted: s, vehicle: veh, ped: ped})
+}
+
+// timeAt is when agent a's centre reaches arc length s.
+func timeAt(a *Agent, s float64) float64 {
+	if a == nil {
+		return 0
+	}
+	t, _ := a.motion.timeAt(s)
+	return t
+}
+
+// cycle scripts one signal cycle starting at t0: the scripted encounters
+// (fixed geometry and timing, so their TTC/PET are known) and background
+// traffic drawn from the seed in lanes and time windows that cannot meet
+// the scripted users.
+func (b *sceneBuilder) cycle(t0 float64) {
+	// ---- Phase A: NB/SB green 0–20 s, east/west crosswalks walk 0–7 s.
+
+	// NM2, PET 1.5 s, left turn: a pedestrian walking north on the west
+	// crosswalk clears the northbound left-turner's path 1.5 s before the
+	// car enters hers.
+	p2 := pedPath("W", -1, 30) // x = −11.3, heading north
+	ped2 := b.walker("nm2-left-turn-pet", p2, walkMPS, 30+outerLaneM+carHalfWidM+pedHalfM, t0+12.0)
+	car2 := b.vehicleAnchored(events.Car, "nm2-left-turn-pet", "NB", "left", innerLaneM,
+		func(p path) float64 {
+			return p.sOn(2, pt{-(crossMidM - pedKeepRightM) + pedHalfM + carHalfLenM, outerLaneM})
+		}, t0+13.5)
+	b.script1(Scripted{Name: "nm2-left-turn-pet", Measure: "pet", ValueS: 1.5, AtS: t0 + 13.5,
+		Type: events.LeftTurnCrosswalk, NearMiss: true}, car2, ped2)
+
+	// NM4, PET 0.5 s, right turn: a running pedestrian (2.6 m/s) on the
+	// east crosswalk enters the right-turner's path 0.5 s after it left.
+	car4 := b.vehicleAnchored(events.Car, "nm4-right-turn-pet", "NB", "right", outerLaneM,
+		func(p path) float64 {
+			return p.sOn(2, pt{crossMidM + pedKeepRightM + pedHalfM + carHalfLenM, -outerLaneM})
+		}, t0+9.0)
+	p4 := pedPath("E", +1, 25) // x = 12.7, heading north
+	ped4 := b.walker("nm4-right-turn-pet", p4, 2.6, 25-outerLaneM-carHalfWidM-pedHalfM, t0+9.5)
+	b.script1(Scripted{Name: "nm4-right-turn-pet", Measure: "pet", ValueS: 0.5, AtS: t0 + 9.5,
+		Type: events.RightTurnCrosswalk, NearMiss: true}, car4, ped4)
+
+	// C1, PET 4.5 s: a pedestrian walking south on the east crosswalk enters
+	// the same right-turner's path 4.5 s after it left (an interaction, not a
+	// near miss).
+	if car4 != nil {
+		p5 := pedPath("E", -1, 30) // x = 11.3, heading south
+		exit := car4.path.sOn(2, pt{crossMidM - pedKeepRightM + pedHalfM + carHalfLenM, -outerLaneM})
+		tEnter := timeAt(car4, exit) + 4.5
+		ped5 := b.walker("c1-right-turn-gap", p5, 1.2, 30+outerLaneM-carHalfWidM-pedHalfM, tEnter)
+		b.script1(Scripted{Name: "c1-right-turn-gap", Measure: "pet", ValueS: 4.5, AtS: tEnter,
+			Type: events.RightTurnCrosswalk}, car4, ped5)
+	}
+
+	// ---- Phase B: EB/WB green 24–44 s, north/south crosswalks walk 24–31 s.
+
+	// NM1, TTC 0.9 s, right turn on red: a northbound car rolls towards its
+	// right turn at 5 m/s while a pedestrian walks west on the south
+	// crosswalk; at tb the car is on a collision course 0.9 s out and
+	// brakes hard (6.5 m/s² > v/TTC, so the TTC only grows afterwards).
+	{
+		const ttc, v, brake = 0.9, 5.0, 6.5
+		tb := t0 + 25.0
+		pedEdge := -(crossMidM - pedKeepRightM) - pedHalfM // y of the walker's near edge, −11.55
+		p1 := pedPath("S", -1, 30)                         // y = −11.3, heading west
+		tx := tb + ttc - 0.4                               // walker enters the car's lane corridor
+		entry := outerLaneM + carHalfWidM + pedHalfM
+		depart := tx - travelFromRest(roadHalfM+0.6-entry, walkMPS, pedAccelMPS2)
+		kerb := 30 - (roadHalfM + 0.6)
+		ped1 := b.waiter("nm1-rtor-ttc", p1, walkMPS, kerb, t0+21.0, depart)
+		pc, ts, te := vehiclePath("NB", "right", outerLaneM)
+		sb := pc.sOn(0, pt{outerLaneM, pedEdge - carHalfLenM - v*ttc})
+		clear := timeAt(ped1, 30-outerLaneM+carHalfWidM+pedHalfM) + 1.5
+		pr := newProfile(0, cruiseMPS).speedAt(sb-15, v, brakeMPS2).cruiseTo(sb).anchor(sb, tb).
+			speedTo(0, brake).waitUntil(clear).speedTo(rightTurnMPS, brakeMPS2).cruiseTo(ts).cruiseTo(te).speedTo(cruiseMPS, 2.5)
+		car1 := b.add(events.Car, "nm1-rtor-ttc", pc, pr)
+		b.script1(Scripted{Name: "nm1-rtor-ttc", Measure: "ttc", ValueS: ttc, AtS: tb,
+			Type: events.RightTurnCrosswalk, NearMiss: true}, car1, ped1)
+
+		// C2, PET 4 s: the westbound left-turner crosses the south
+		// crosswalk 4 s after that walker cleared its path.
+		if ped1 != nil {
+			out := timeAt(ped1, 30+outerLaneM+carHalfWidM+pedHalfM)
+			car6 := b.vehicleAnchored(events.Car, "c2-left-turn-gap", "WB", "left", innerLaneM,
+				func(p path) float64 {
+					return p.sOn(2, pt{-outerLaneM, pedEdge + 2*pedHalfM + carHalfLenM})
+				}, out+4.0)
+			b.script1(Scripted{Name: "c2-left-turn-gap", Measure: "pet", ValueS: 4.0, AtS: out + 4.0,
+				Type: events.LeftTurnCrosswalk}, car6, ped1)
+		}
+	}
+
+	// NM3, TTC 0.6 s, through: a late pedestrian (she started on flashing
+	// don't walk) is still crossing the west crosswalk southbound when the
+	// eastbound queue leader pulls away on green; at tb it brakes hard.
+	{
+		const ttc, v, brake = 0.6, 3.0, 6.5
+		tb := t0 + 26.2
+		p3 := pedPath("W", +1, 30) // x = −12.7, heading south
+		ped3 := b.walker("nm3-through-ttc", p3, 1.4, 30+outerLaneM-carHalfWidM-pedHalfM, tb+ttc-0.3)
+		pc, _, _ := vehiclePath("EB", "through", outerLaneM)
+		front := -(crossMidM + pedKeepRightM) - pedHalfM // x of her near edge, −12.95
+		sb := pc.sOn(0, pt{front - carHalfLenM - v*ttc, -outerLaneM})
+		rest := sb - v*v/(2*2.5)
+		clear := timeAt(ped3, 30+outerLaneM+carHalfWidM+pedHalfM) + 2.0
+		pr := newProfile(0, cruiseMPS).speedAt(rest, 0, brakeMPS2).anchor(rest, t0+20.0).
+			waitUntil(t0+25.0).speedTo(v, 2.5).speedTo(0, brake).waitUntil(clear).speedTo(cruiseMPS, 1.2)
+		car3 := b.add(events.Car, "nm3-through-ttc", pc, pr)
+		b.script1(Scripted{Name: "nm3-through-ttc", Measure: "ttc", ValueS: ttc, AtS: tb,
+			Type: events.ThroughCrosswalk, NearMiss: true}, car3, ped3)
+	}
+
+	// A walker on the north crosswalk during her walk interval, with no
+	// vehicle movement across her path.
+	b.waiter("background", pedPath("N", +1, 30), 1.2, 30-(roadHalfM+0.6), t0+22.0, t0+24.8)
+
+	// ---- Background through traffic, in windows that keep clear of the
+	// scripted users (see the comments above for who is where).
+	b.lane("NB", innerLaneM, t0, [][2]float64{{0.5, 5.0}, {14.5, 19}})
+	b.lane("NB", outerLaneM, t0, [][2]float64{{10.5, 19}})
+	b.lane("SB", innerLaneM, t0, [][2]float64{{0.5, 7.5}, {14.5, 19}})
+	b.lane("SB", outerLaneM, t0, [][2]float64{{0.5, 7.5}})
+	b.vehicleOnGreen(events.Bicycle, "background", "SB", "through", roadHalfM-0.8, t0+16)
+	b.lane("EB", innerLaneM, t0, [][2]float64{{31, 34}})
+	b.lane("EB", outerLaneM, t0, [][2]float64{{40.5, 43}})
+	b.lane("WB", innerLaneM, t0, [][2]float64{{25, 31}})
+	b.lane("WB", outerLaneM, t0, [][2]float64{{25, 32}}) // ahead of the cyclist, who is never overtaken
+	b.vehicleOnGreen(events.Bicycle, "background", "WB", "through", roadHalfM-0.8, t0+40)
+}
+
+// lane adds through vehicles passing the stop line inside the windows
+// (seconds into the cycle), at least 3.5 s apart; one in eight is a bus or
+// a truck.
+func (b *sceneBuilder) lane(approach string, laneOffM, t0 float64, windows [][2]float64) {
+	for _, w := range windows {
+		for t := w[0] + b.rng.Float64()*2; t <= w[1]; t += 3.5 + b.rng.Float64()*4 {
+			class := events.Car
+			switch r := b.rng.IntN(16); {
+			case r == 0:
+				class = events.Bus
+			case r == 1:
+				class = events.Truck
+			}
+			b.vehicleOnGreen(class, "background", approach, "through", laneOffM, t0+t)
+		}
+	}
+}

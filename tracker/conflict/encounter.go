@@ -110,7 +110,6 @@ type pairState struct {
 	supTTC      float64 // minimum TTC over guarded states
 	supWhy      guard
 	crossSwitch bool // one of the IDs switched while the encounter was open
-	pet         bool // the paths shared a cell: compute PET at close
 }
 
 // distance records the centre distance; being near is not activity (two
@@ -320,8 +319,20 @@ func (e *Engine) finish(ps *pairState) (Encounter, bool) {
 	cfg := &e.cfg
 	var pr petResult
 	hasPET := false
-	if ps.pet {
-		pr, hasPET = e.postEncroachment(ps)
+	// Every closing pair gets a PET search, not only those the path index
+	// flagged: a pair on a collision course often crosses paths at a spot
+	// where the index's direction test saw a shallow angle.
+	pr, hasPET = e.postEncroachment(ps)
+	if hasPET {
+		k := pairKey{ps.a.id, ps.b.id}
+		for _, t := range e.petUsed[k] {
+			if t == pr.t {
+				hasPET = false // this crossing belongs to an earlier encounter
+			}
+		}
+		if hasPET {
+			e.petUsed[k] = append(e.petUsed[k], pr.t)
+		}
 	}
 	ttcOK := ps.minTTC <= cfg.NearMissTTCS
 	petIn := hasPET && pr.pet <= cfg.InteractionPETS

@@ -137,22 +137,27 @@ type Engine struct {
 	open   map[pairKey]*pairState
 	paths  map[cellKey][]visit
 	grid   map[cellKey][]*track // proximity grid, rebuilt every step
-	seen   []*track
-	now    float64
-	nextID int64
-	stats  Stats
+	// petUsed remembers, per pair, the second-entry times of crossings
+	// already measured, so that an encounter re-opened while a slow user
+	// is still near the crossing does not report the same PET again.
+	petUsed map[pairKey][]float64
+	seen    []*track
+	now     float64
+	nextID  int64
+	stats   Stats
 }
 
 // NewEngine returns an engine with cfg; call cfg.Validate first when cfg
 // comes from a user.
 func NewEngine(cfg Config) *Engine {
 	return &Engine{
-		cfg:    cfg,
-		tracks: map[int64]*track{},
-		open:   map[pairKey]*pairState{},
-		paths:  map[cellKey][]visit{},
-		grid:   map[cellKey][]*track{},
-		stats:  Stats{Suppressed: map[string]int64{}},
+		cfg:     cfg,
+		tracks:  map[int64]*track{},
+		open:    map[pairKey]*pairState{},
+		paths:   map[cellKey][]visit{},
+		grid:    map[cellKey][]*track{},
+		petUsed: map[pairKey][]float64{},
+		stats:   Stats{Suppressed: map[string]int64{}},
 	}
 }
 
@@ -314,8 +319,7 @@ func (e *Engine) indexPath(tr *track, prev, cur *sample) {
 				continue
 			}
 			if other := e.tracks[v.id]; other != nil && e.pairAllowed(tr, other) {
-				ps := e.pair(tr, other)
-				ps.pet = true
+				e.pair(tr, other)
 			}
 		}
 		e.paths[k] = append(keep, visit{tr.id, cur.t, dir})
@@ -401,6 +405,12 @@ func (e *Engine) examine(a, b *track) {
 	if !ok {
 		if ps != nil {
 			ps.distance(d)
+			// Still within a metre of touching (centres closer than the
+			// half-diagonals plus 1 m), with someone moving: the
+			// interaction is not over, its paths may be about to cross.
+			if d < halfDiagonal(&a.cur)+halfDiagonal(&b.cur)+1 && (e.threatens(a) || e.threatens(b)) {
+				ps.last = e.now
+			}
 		}
 		return
 	}
@@ -409,6 +419,8 @@ func (e *Engine) examine(a, b *track) {
 	ps.distance(d)
 	ps.ttcSample(e, ttc)
 }
+
+func halfDiagonal(s *sample) float64 { return math.Hypot(s.length, s.width) / 2 }
 
 // threatens reports whether tr is a moving non-pedestrian (see
 // Config.MinMovingMPS): a pair needs one for a TTC.
@@ -473,6 +485,11 @@ func (e *Engine) expire() {
 	for id, tr := range e.tracks {
 		if tr.lastSeen < cut {
 			delete(e.tracks, id)
+		}
+	}
+	for k := range e.petUsed {
+		if e.tracks[k.a] == nil && e.tracks[k.b] == nil {
+			delete(e.petUsed, k)
 		}
 	}
 	for k, vs := range e.paths {

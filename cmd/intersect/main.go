@@ -51,6 +51,8 @@ type command struct {
 // commands is the table of subcommands; each file in this directory adds one.
 func commands() []command {
 	cs := []command{
+		controllerCommand(),
+		weatherCommand(),
 		adviseCommand(),
 		calibrateCommand(),
 		demoCommand(),

@@ -291,3 +291,23 @@ func TestEnvelopeRejects(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkEvaluate: one evaluation of the demo plan over a day's worth of
+// events (400 crossings, 50 near misses) in snow.
+func BenchmarkEvaluate(b *testing.B) {
+	p := demoPlan(b)
+	_, priv, _ := ed25519.GenerateKey(nil)
+	a := &Advisor{Plan: p, Key: priv}
+	var nms []*events.NearMiss
+	for i := 0; i < 50; i++ {
+		nms = append(nms, nearMiss(evalAt.Add(-time.Duration(i)*time.Hour), events.RightTurnCrosswalk, "NB", "crosswalk-east"))
+	}
+	in := Input{At: evalAt, Weather: events.Snow, NearMisses: nms, Tracks: crossings(evalAt, "crosswalk-east", 400, normalWalkers)}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := a.Evaluate(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "evaluations/s")
+}

@@ -1,0 +1,426 @@
+// Package edge is the edge worker: one pipeline per camera that turns frames
+// into events. Capture (edge/capture) feeds a detector (edge/detect); the
+// image tracker (tracker) follows road users; each track's box bottom-centre
+// goes through the camera homography (edge/calib) to the ground, where a
+// per-track smoother gives position, velocity and heading; the conflict
+// engine (tracker/conflict) measures TTC/PET/DRAC; closed near misses become
+// events with a privacy-blurred snapshot (edge/privacy), ended tracks become
+// TrackSummary events, and everything leaves through the on-disk outbox
+// (edge/outbox) to JetStream.
+//
+// Worker runs that live for one camera (Run runs several); Analyze runs the
+// same Pipeline offline on a recorded video and writes study files.
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"math"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/intersect-oss/intersect/edge/calib"
+	"github.com/intersect-oss/intersect/edge/camera"
+	"github.com/intersect-oss/intersect/edge/capture"
+	"github.com/intersect-oss/intersect/edge/detect"
+	"github.com/intersect-oss/intersect/edge/privacy"
+	"github.com/intersect-oss/intersect/events"
+	"github.com/intersect-oss/intersect/tracker"
+	"github.com/intersect-oss/intersect/tracker/conflict"
+)
+
+// OpenDetector builds the camera's detector: YOLOX from model (or the
+// config's model) when given, else the motion detector with the camera's
+// homography as footprint. A bad model file is an error naming it; it never
+// reaches OpenCV (detect.OpenFile checks it first).
+func OpenDetector(ctx context.Context, cam *camera.Camera, h calib.Homography, model string, log *slog.Logger) (detect.Detector, error) {
+	if model == "" && cam.Detector.Kind == "yolox" {
+		model = cam.Detector.Model
+	}
+	if model != "" {
+		th := map[events.Class]float64{}
+		for k, v := range cam.Detector.Thresholds {
+			th[events.Class(k)] = v
+		}
+		d, err := detect.OpenFile(ctx, model, detect.Options{Thresholds: th, MinScore: cam.Detector.Score, NMSIoU: cam.Detector.NMS, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("camera %s: detector model %s: %w", cam.ID, model, err)
+		}
+		return d, nil
+	}
+	d, err := detect.NewMotion(detect.MotionConfig{Footprint: Footprint(h)})
+	if err != nil {
+		return nil, fmt.Errorf("camera %s: motion detector: %w", cam.ID, err)
+	}
+	return d, nil
+}
+
+// Footprint estimates a box's ground size through h for the motion
+// detector's classifier: width from the two bottom corners; depth, for a box
+// wider than tall (a vehicle seen obliquely), from the bottom-centre to the
+// point half the box height above it. Upright boxes (people) get depth 0:
+// their pixel height is height, not depth. Rough, but it is what tells a
+// 0.6 m pedestrian from a 4.5 m car.
+func Footprint(h calib.Homography) func(image.Rectangle) (float64, float64, bool) {
+	return func(b image.Rectangle) (float64, float64, bool) {
+		lx, ly, ok1 := h.Apply(float64(b.Min.X), float64(b.Max.Y))
+		rx, ry, ok2 := h.Apply(float64(b.Max.X), float64(b.Max.Y))
+		if !ok1 || !ok2 {
+			return 0, 0, false
+		}
+		w := math.Hypot(rx-lx, ry-ly)
+		if float64(b.Dy()) >= 1.2*float64(b.Dx()) {
+			return w, 0, true
+		}
+		cx := float64(b.Min.X+b.Max.X) / 2
+		bx, by, ok3 := h.Apply(cx, float64(b.Max.Y))
+		tx, ty, ok4 := h.Apply(cx, float64(b.Max.Y)-float64(b.Dy())/2)
+		if !ok3 || !ok4 {
+			return w, 0, true
+		}
+		return w, math.Hypot(tx-bx, ty-by), true
+	}
+}
+
+// PipelineOptions tune a Pipeline.
+type PipelineOptions struct {
+	FPS       float64 // frame rate for times and the tracker's age limits
+	Conflict  conflict.Config
+	Snapshots bool // keep recent frames to snapshot near misses
+	Logger    *slog.Logger
+}
+
+// GroundTrack is one confirmed track in one frame, in image and ground space.
+type GroundTrack struct {
+	tracker.Track
+	T          float64 // s since the start of the stream
+	X, Y       float64 // m
+	VX, VY     float64 // m/s
+	HeadingRad float64
+	OnGround   bool // the homography placed it (false above the horizon)
+}
+
+// Result is what one frame produced.
+type Result struct {
+	Frame      int
+	T          float64
+	Detections []detect.Detection // after exclusion masking
+	Tracks     []GroundTrack
+	Closed     []conflict.Encounter
+	Snapshots  map[int64][]byte // near-miss encounter ID → blurred JPEG
+	Ended      []TrackStats
+	DetectTime time.Duration
+}
+
+// TrackStats accumulates one track's passage for its TrackSummary.
+type TrackStats struct {
+	ID           int64
+	Class        events.Class
+	FirstT       float64
+	LastT        float64
+	Frames       int
+	DistanceM    float64
+	lastX, lastY float64
+	hasLast      bool
+	Approach     string
+	Crosswalk    string
+}
+
+// Pipeline is the per-camera processing after capture. Not safe for
+// concurrent use.
+type Pipeline struct {
+	cam    *camera.Camera
+	h      calib.Homography
+	det    detect.Detector
+	trk    *tracker.Tracker
+	eng    *conflict.Engine
+	ground map[int64]*groundFilter
+	stats  map[int64]*TrackStats
+	opts   PipelineOptions
+	log    *slog.Logger
+	ring   []ringFrame // recent frames for snapshots
+	ringN  int
+	frames int
+}
+
+type ringFrame struct {
+	mat   gocv.Mat
+	t     float64
+	boxes []image.Rectangle
+	all   []image.Rectangle
+}
+
+// NewPipeline builds a pipeline around an open detector (which it does not
+// close).
+func NewPipeline(cam *camera.Camera, h calib.Homography, det detect.Detector, opts PipelineOptions) (*Pipeline, error) {
+	if opts.FPS <= 0 {
+		return nil, errors.New("pipeline: frame rate must be positive")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	cc := opts.Conflict
+	if cc.HorizonS == 0 {
+		cc = conflict.DefaultConfig()
+	}
+	for _, z := range cam.Zones {
+		cz := conflict.Zone{Name: z.Name}
+		for _, v := range z.Polygon {
+			cz.Polygon = append(cz.Polygon, [2]float64{v[0], v[1]})
+		}
+		switch z.Kind {
+		case camera.ZoneCrosswalk:
+			cz.Kind = conflict.ZoneCrosswalk
+		case camera.ZoneExclusion:
+			cz.Kind = conflict.ZoneExclusion
+		case camera.ZoneApproach:
+			cz.Kind = map[string]conflict.ZoneKind{"NB": conflict.ZoneApproachN, "SB": conflict.ZoneApproachS, "EB": conflict.ZoneApproachE, "WB": conflict.ZoneApproachW}[z.Approach]
+		}
+		cc.Zones = append(cc.Zones, cz)
+	}
+	if err := cc.Validate(); err != nil {
+		return nil, fmt.Errorf("camera %s: conflict config: %w", cam.ID, err)
+	}
+	tc := tracker.ConfigForFPS(opts.FPS)
+	// Our detectors' scores are not the MOT15 Faster R-CNN's: YOLOX scores
+	// of true pedestrians sit around 0.5–0.9, so new tracks start at 0.5.
+	tc.HighScore, tc.NewTrackScore = 0.5, 0.5
+	p := &Pipeline{
+		cam: cam, h: h, det: det, trk: tracker.New(tc), eng: conflict.NewEngine(cc),
+		ground: map[int64]*groundFilter{}, stats: map[int64]*TrackStats{},
+		opts: opts, log: opts.Logger,
+	}
+	if opts.Snapshots {
+		// Enough history to reach back to the conflict moment of an
+		// encounter that closes CloseAfterS later.
+		p.ringN = int(math.Ceil((cc.CloseAfterS+1)*opts.FPS)) + 1
+		p.ringN = min(max(p.ringN, 2), 64)
+	}
+	return p, nil
+}
+
+// Process runs one frame through detection, tracking, the ground plane and
+// the conflict engine. It does not close f.Mat.
+func (p *Pipeline) Process(f capture.Frame) (*Result, error) {
+	t := float64(f.Index) / p.opts.FPS
+	p.frames++
+	start := time.Now()
+	dets, err := p.det.Detect(f.Mat)
+	dt := time.Since(start)
+	if err != nil {
+		return nil, fmt.Errorf("camera %s frame %d: %s: %w", p.cam.ID, f.Index, p.det.Name(), err)
+	}
+	// Exclusion zones mask detections by their ground point.
+	kept := dets[:0]
+	tdets := make([]tracker.Detection, 0, len(dets))
+	for _, d := range dets {
+		bx, by := float64(d.Box.Min.X+d.Box.Max.X)/2, float64(d.Box.Max.Y)
+		if gx, gy, ok := p.h.Apply(bx, by); ok && p.cam.Excluded(gx, gy) {
+			continue
+		}
+		kept = append(kept, d)
+		tdets = append(tdets, tracker.Detection{
+			Box:   tracker.Box{X: float64(d.Box.Min.X), Y: float64(d.Box.Min.Y), W: float64(d.Box.Dx()), H: float64(d.Box.Dy())},
+			Score: d.Score, Class: d.Class,
+		})
+	}
+	res := &Result{Frame: f.Index, T: t, Detections: kept, DetectTime: dt}
+	tracks := p.trk.Update(tdets)
+	obs := make([]conflict.Observation, 0, len(tracks))
+	for _, tr := range tracks {
+		bx, by := tr.BottomCenter()
+		gt := GroundTrack{Track: tr, T: t}
+		if gx, gy, ok := p.h.Apply(bx, by); ok {
+			g := p.ground[tr.ID]
+			if g == nil {
+				g = &groundFilter{}
+				p.ground[tr.ID] = g
+			}
+			gt.X, gt.Y, gt.VX, gt.VY, gt.HeadingRad = g.update(t, gx, gy)
+			gt.OnGround = true
+			obs = append(obs, conflict.Observation{
+				T: t, TrackID: tr.ID, Class: tr.Class, X: gt.X, Y: gt.Y, VX: gt.VX, VY: gt.VY,
+				Heading: gt.HeadingRad, Frames: tr.Hits,
+			})
+			p.account(tr, gt)
+		}
+		res.Tracks = append(res.Tracks, gt)
+	}
+	res.Closed = p.eng.Step(obs)
+	if p.ringN > 0 {
+		p.remember(f, t, kept)
+		p.snapshots(res)
+	}
+	res.Ended = p.endedTracks()
+	return res, nil
+}
+
+// account updates a track's passage statistics.
+func (p *Pipeline) account(tr tracker.Track, g GroundTrack) {
+	s := p.stats[tr.ID]
+	if s == nil {
+		s = &TrackStats{ID: tr.ID, Class: tr.Class, FirstT: g.T}
+		p.stats[tr.ID] = s
+	}
+	if s.hasLast {
+		s.DistanceM += math.Hypot(g.X-s.lastX, g.Y-s.lastY)
+	}
+	s.lastX, s.lastY, s.hasLast = g.X, g.Y, true
+	s.LastT = g.T
+	s.Frames++
+	if s.Approach == "" {
+		if z, ok := p.cam.ZoneAt(camera.ZoneApproach, g.X, g.Y); ok {
+			s.Approach = z.Approach
+		}
+	}
+	if s.Crosswalk == "" {
+		if z, ok := p.cam.ZoneAt(camera.ZoneCrosswalk, g.X, g.Y); ok {
+			s.Crosswalk = z.Name
+		}
+	}
+}
+
+// endedTracks returns the stats of tracks the tracker has removed.
+func (p *Pipeline) endedTracks() []TrackStats {
+	if len(p.stats) == 0 {
+		return nil
+	}
+	live := map[int64]bool{}
+	for _, tr := range p.trk.Tracks() {
+		live[tr.ID] = true
+	}
+	var out []TrackStats
+	for id, s := range p.stats {
+		if !live[id] {
+			out = append(out, *s)
+			delete(p.stats, id)
+			delete(p.ground, id)
+		}
+	}
+	return out
+}
+
+// Flush closes every open encounter and track (end of stream).
+func (p *Pipeline) Flush() *Result {
+	res := &Result{Closed: p.eng.Flush()}
+	if p.ringN > 0 {
+		p.snapshots(res)
+	}
+	for id, s := range p.stats {
+		res.Ended = append(res.Ended, *s)
+		delete(p.stats, id)
+	}
+	return res
+}
+
+// Close frees the frames kept for snapshots.
+func (p *Pipeline) Close() {
+	for _, r := range p.ring {
+		r.mat.Close()
+	}
+	p.ring = nil
+}
+
+// EngineStats exposes the conflict engine's counters.
+func (p *Pipeline) EngineStats() conflict.Stats { return p.eng.Stats() }
+
+// ActiveTracks is the number of live tracks.
+func (p *Pipeline) ActiveTracks() int { return len(p.trk.Tracks()) }
+
+func (p *Pipeline) remember(f capture.Frame, t float64, dets []detect.Detection) {
+	var people, all []image.Rectangle
+	for _, d := range dets {
+		all = append(all, d.Box)
+		if d.Class == events.Pedestrian || d.Class == events.Bicycle || d.Class == events.Motorcycle {
+			people = append(people, d.Box) // riders are people too
+		}
+	}
+	if len(p.ring) >= p.ringN {
+		p.ring[0].mat.Close()
+		p.ring = p.ring[1:]
+	}
+	p.ring = append(p.ring, ringFrame{mat: f.Mat.Clone(), t: t, boxes: people, all: all})
+}
+
+// snapshots encodes a blurred JPEG for each closed near miss, from the kept
+// frame nearest its conflict time.
+func (p *Pipeline) snapshots(res *Result) {
+	for _, e := range res.Closed {
+		if !e.NearMiss() || len(p.ring) == 0 {
+			continue
+		}
+		best := 0
+		for i, r := range p.ring {
+			if math.Abs(r.t-e.TimeS) < math.Abs(p.ring[best].t-e.TimeS) {
+				best = i
+			}
+		}
+		r := p.ring[best]
+		boxes := r.boxes
+		if p.cam.Privacy.BlurAll {
+			boxes = r.all
+		}
+		jpg, err := privacy.Snapshot(r.mat, boxes, privacy.Options{
+			Method: privacy.Method(p.cam.Privacy.Method), JPEGQuality: p.cam.Privacy.JPEGQuality, Padding: p.cam.Privacy.PaddingFactor,
+		})
+		if err != nil {
+			p.log.Warn("snapshot failed", "camera", p.cam.ID, "encounter", e.ID, "err", err)
+			continue
+		}
+		if res.Snapshots == nil {
+			res.Snapshots = map[int64][]byte{}
+		}
+		res.Snapshots[e.ID] = jpg
+	}
+}
+
+// groundFilter smooths a track's ground positions: a least-squares line
+// through the last second of points gives position and velocity, so that
+// box jitter (a few pixels, tens of centimetres far from the camera) does
+// not become metres per second. Heading follows the velocity once the user
+// moves faster than 0.3 m/s and holds otherwise.
+type groundFilter struct {
+	t, x, y []float64
+	heading float64
+}
+
+const groundWindowS = 1.0
+
+func (g *groundFilter) update(t, x, y float64) (sx, sy, vx, vy, heading float64) {
+	g.t = append(g.t, t)
+	g.x = append(g.x, x)
+	g.y = append(g.y, y)
+	for len(g.t) > 2 && t-g.t[0] > groundWindowS {
+		g.t, g.x, g.y = g.t[1:], g.x[1:], g.y[1:]
+	}
+	n := float64(len(g.t))
+	if n < 2 {
+		return x, y, 0, 0, g.heading
+	}
+	var mt, mx, my float64
+	for i := range g.t {
+		mt += g.t[i]
+		mx += g.x[i]
+		my += g.y[i]
+	}
+	mt, mx, my = mt/n, mx/n, my/n
+	var stt, stx, sty float64
+	for i := range g.t {
+		dt := g.t[i] - mt
+		stt += dt * dt
+		stx += dt * (g.x[i] - mx)
+		sty += dt * (g.y[i] - my)
+	}
+	if stt > 0 {
+		vx, vy = stx/stt, sty/stt
+	}
+	sx, sy = mx+vx*(t-mt), my+vy*(t-mt)
+	if math.Hypot(vx, vy) > 0.3 {
+		g.heading = math.Atan2(vy, vx)
+	}
+	return sx, sy, vx, vy, g.heading
+}

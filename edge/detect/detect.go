@@ -101,17 +101,22 @@ func IoU(a, b image.Rectangle) float64 {
 	return ia / u
 }
 
-// NMS keeps, per class, the highest-scoring boxes and drops any box that
-// overlaps a kept box of the same class by more than iou. It reorders dets
-// (by descending score) and returns the kept prefix of it. Class-aware so
-// that a person standing in front of a car keeps both boxes.
+// NMS keeps, per class group, the highest-scoring boxes and drops any box
+// that overlaps a kept box of the same group by more than iou. It reorders
+// dets (by descending score) and returns the kept prefix of it.
+//
+// Groups: car, bus and truck form one group, because a model often scores
+// one parked van as both truck and car from neighbouring grid cells, and
+// two boxes would become two tracks; every other class is its own group, so
+// a cyclist keeps both the person and the bicycle box and a pedestrian in
+// front of a car keeps hers.
 func NMS(dets []Detection, iou float64) []Detection {
 	sort.SliceStable(dets, func(i, j int) bool { return dets[i].Score > dets[j].Score })
 	kept := dets[:0]
 	for _, d := range dets {
 		keep := true
 		for _, k := range kept {
-			if k.Class == d.Class && IoU(k.Box, d.Box) > iou {
+			if nmsGroup(k.Class) == nmsGroup(d.Class) && IoU(k.Box, d.Box) > iou {
 				keep = false
 				break
 			}
@@ -121,6 +126,15 @@ func NMS(dets []Detection, iou float64) []Detection {
 		}
 	}
 	return kept
+}
+
+// nmsGroup is the class NMS compares within.
+func nmsGroup(c events.Class) events.Class {
+	switch c {
+	case events.Bus, events.Truck:
+		return events.Car
+	}
+	return c
 }
 
 // checkFrame rejects what OpenCV would abort on or misread: an empty Mat,

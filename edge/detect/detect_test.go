@@ -42,6 +42,8 @@ func TestNMS(t *testing.T) {
 		{"empty", nil, 0.45, nil},
 		{"overlap same class keeps best", []Detection{p(0, 0.5, events.Pedestrian), p(1, 0.9, events.Pedestrian)}, 0.45, []Detection{p(1, 0.9, events.Pedestrian)}},
 		{"overlap other class keeps both", []Detection{p(0, 0.5, events.Car), p(1, 0.9, events.Pedestrian)}, 0.45, []Detection{p(1, 0.9, events.Pedestrian), p(0, 0.5, events.Car)}},
+		{"cyclist keeps person and bicycle", []Detection{p(0, 0.5, events.Bicycle), p(1, 0.9, events.Pedestrian)}, 0.45, []Detection{p(1, 0.9, events.Pedestrian), p(0, 0.5, events.Bicycle)}},
+		{"one van as truck and car", []Detection{p(0, 0.6, events.Car), p(1, 0.75, events.Truck)}, 0.45, []Detection{p(1, 0.75, events.Truck)}},
 		{"apart keeps both", []Detection{p(0, 0.5, events.Pedestrian), p(30, 0.9, events.Pedestrian)}, 0.45, []Detection{p(30, 0.9, events.Pedestrian), p(0, 0.5, events.Pedestrian)}},
 		// IoU of boxes shifted by 6 of 10 px is 4/16 = 0.25.
 		{"below threshold keeps both", []Detection{p(0, 0.8, events.Pedestrian), p(6, 0.7, events.Pedestrian)}, 0.3, []Detection{p(0, 0.8, events.Pedestrian), p(6, 0.7, events.Pedestrian)}},

@@ -57,8 +57,10 @@ func commands() []command {
 		calibrateCommand(),
 		demoCommand(),
 		ingestCommand(),
+		loadgenCommand(),
 		serveCommand(),
 		trackCommand(),
+		analyzeCommand(),
 	}
 	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
 	return cs

@@ -57,7 +57,6 @@ func commands() []command {
 		calibrateCommand(),
 		demoCommand(),
 		ingestCommand(),
-		loadgenCommand(),
 		serveCommand(),
 		trackCommand(),
 		analyzeCommand(),

@@ -57,6 +57,7 @@ func commands() []command {
 		calibrateCommand(),
 		demoCommand(),
 		ingestCommand(),
+		loadgenCommand(),
 		serveCommand(),
 		trackCommand(),
 		analyzeCommand(),

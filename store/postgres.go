@@ -20,7 +20,7 @@ import (
 type pgWriteMode int
 
 const (
-	pgCopy     pgWriteMode = iota // CopyFrom into a temp table, then INSERT … SELECT … ON CONFLICT DO NOTHING
+	pgCopy     pgWriteMode = iota // CopyFrom (direct, falling back to a staging table on duplicates)
 	pgMultiRow                    // one multi-row INSERT … ON CONFLICT DO NOTHING per chunk
 )
 
@@ -237,13 +237,39 @@ func (s *pgStore) writeNearMisses(ctx context.Context, tx txn, rs []nearMissRow)
 
 var nearMissColList = strings.Split(strings.ReplaceAll(nearMissCols, " ", ""), ",")
 
+// copyNearMisses first copies the rows straight into near_misses under a
+// savepoint: a batch of new events (the normal case) is then written once.
+// If any row is already stored, COPY fails with a unique violation; the
+// savepoint undoes it and the rows go through a staging table and
+// INSERT … ON CONFLICT DO NOTHING, which skips the duplicates.
 func (s *pgStore) copyNearMisses(ctx context.Context, tx pgx.Tx, rs []nearMissRow) ([]string, error) {
-	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS near_misses_stage
-		(LIKE near_misses INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
-		return nil, fmt.Errorf("creating staging table: %w", err)
+	if _, err := tx.Exec(ctx, "SAVEPOINT direct_copy"); err != nil {
+		return nil, err
 	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"near_misses"}, nearMissColList, s.copySource(rs))
+	if err == nil {
+		if _, err := tx.Exec(ctx, "RELEASE SAVEPOINT direct_copy"); err != nil {
+			return nil, err
+		}
+		ids := make([]string, len(rs))
+		for i := range rs {
+			ids[i] = rs[i].ev.ID
+		}
+		return ids, nil
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "23505" {
+		return nil, fmt.Errorf("copying into near_misses: %w", err)
+	}
+	if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT direct_copy"); err != nil {
+		return nil, err
+	}
+	return s.stageNearMisses(ctx, tx, rs)
+}
+
+func (s *pgStore) copySource(rs []nearMissRow) pgx.CopyFromSource {
 	i := 0
-	src := pgx.CopyFromFunc(func() ([]any, error) {
+	return pgx.CopyFromFunc(func() ([]any, error) {
 		if i == len(rs) {
 			return nil, nil
 		}
@@ -251,7 +277,16 @@ func (s *pgStore) copyNearMisses(ctx context.Context, tx pgx.Tx, rs []nearMissRo
 		i++
 		return a, nil
 	})
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"near_misses_stage"}, nearMissColList, src); err != nil {
+}
+
+// stageNearMisses copies rows into a per-connection temporary table (emptied
+// at every commit) and inserts the new ones from there.
+func (s *pgStore) stageNearMisses(ctx context.Context, tx pgx.Tx, rs []nearMissRow) ([]string, error) {
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS near_misses_stage
+		(LIKE near_misses INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
+		return nil, fmt.Errorf("creating staging table: %w", err)
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"near_misses_stage"}, nearMissColList, s.copySource(rs)); err != nil {
 		return nil, fmt.Errorf("copying into staging table: %w", err)
 	}
 	rows, err := tx.Query(ctx, "INSERT INTO near_misses ("+nearMissCols+") SELECT "+nearMissCols+
@@ -262,10 +297,6 @@ func (s *pgStore) copyNearMisses(ctx context.Context, tx pgx.Tx, rs []nearMissRo
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		return nil, err
-	}
-	// Empty the stage now: a later Write in this transaction would see it.
-	if _, err := tx.Exec(ctx, "TRUNCATE near_misses_stage"); err != nil {
-		return nil, fmt.Errorf("emptying staging table: %w", err)
 	}
 	return ids, nil
 }

@@ -193,5 +193,5 @@ func BenchmarkBareCopyPostgres(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "bare-copy events/s")
+	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "bare-copy-events/s")
 }

@@ -57,9 +57,9 @@ func signedRec(t testing.TB, key ed25519.PrivateKey, site, ctl string, at time.T
 		Changes:   []events.Change{{Object: "phaseWalk", OID: "1.3.6.1.4.1.1206.4.2.1.1.2.1.2.2", Unit: "s", Current: 7, Proposed: 10}},
 		Rationale: "right-turn conflicts with pedestrians above threshold in the morning peak",
 		ValidFrom: at, ValidUntil: at.Add(30 * 24 * time.Hour),
-		Evidence:  events.Evidence{EventIDs: []string{events.NewID()}, Rates: []events.Rate{rate}, From: at.Add(-7 * 24 * time.Hour), To: at},
-		Effect:    events.Effect{Description: "fewer pedestrian–vehicle crashes", CMF: &cmf, Source: "FHWA CMF Clearinghouse 9918"},
-		State:     events.Proposed,
+		Evidence: events.Evidence{EventIDs: []string{events.NewID()}, Rates: []events.Rate{rate}, From: at.Add(-7 * 24 * time.Hour), To: at},
+		Effect:   events.Effect{Description: "fewer pedestrian–vehicle crashes", CMF: &cmf, Source: "FHWA CMF Clearinghouse 9918"},
+		State:    events.Proposed,
 	}
 	if err := r.Sign(key, "k1"); err != nil {
 		t.Fatal(err)
@@ -628,3 +628,5 @@ func TestDashboardIsServedWithItsAssets(t *testing.T) {
 		}
 	}
 }
+
+func storeBatch(evs ...events.Event) store.Batch { return store.Batch{Events: evs} }

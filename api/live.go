@@ -281,12 +281,14 @@ type client struct {
 func (c *client) kick(code int, reason string) {
 	c.once.Do(func() {
 		close(c.done)
+		wt := c.hub.opts.WriteTimeout
 		go func() {
+			// A slow client's socket may be full: the close frame waits
+			// for room as long as any write would, then the socket goes
+			// whether or not the peer answered the close handshake.
 			msg := websocket.FormatCloseMessage(code, reason)
-			_ = c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
-			// Give the peer a moment to answer the close handshake (the
-			// reader then ends), then make sure the socket is gone.
-			time.AfterFunc(2*time.Second, func() { _ = c.conn.Close() })
+			_ = c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(wt))
+			time.AfterFunc(time.Second, func() { _ = c.conn.Close() })
 		}()
 	})
 }

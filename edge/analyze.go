@@ -30,6 +30,8 @@ type AnalyzeOptions struct {
 	OutDir       string
 	Progress     io.Writer // progress bar target (a terminal); nil: none
 	Logger       *slog.Logger
+	// Conflict overrides the conflict engine's defaults (zero: defaults).
+	Conflict conflict.Config
 	// MaxFrames stops after this many frames (0: the whole video); for
 	// tests and quick looks.
 	MaxFrames int
@@ -92,7 +94,7 @@ func Analyze(ctx context.Context, o AnalyzeOptions) (*Summary, error) {
 	}
 	src, err := capture.Open(video, capture.Options{FPS: cam.FPS, Logger: log})
 	if err != nil {
-		return nil, err
+		return nil, &InputError{err}
 	}
 	det, err := OpenDetector(ctx, cam, rep.H, o.Model, log)
 	if err != nil {
@@ -101,7 +103,7 @@ func Analyze(ctx context.Context, o AnalyzeOptions) (*Summary, error) {
 	defer det.Close()
 	log.Info("analyzing video", "video", video, "camera", cam.ID, "detector", det.Name())
 	fps := src.Stats().FPS
-	pipe, err := NewPipeline(cam, rep.H, det, PipelineOptions{FPS: fps, Snapshots: *cam.Privacy.Snapshots, Logger: log})
+	pipe, err := NewPipeline(cam, rep.H, det, PipelineOptions{FPS: fps, Snapshots: *cam.Privacy.Snapshots, Conflict: o.Conflict, Logger: log})
 	if err != nil {
 		return nil, err
 	}

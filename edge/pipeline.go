@@ -48,7 +48,7 @@ func OpenDetector(ctx context.Context, cam *camera.Camera, h calib.Homography, m
 		}
 		d, err := detect.OpenFile(ctx, model, detect.Options{Thresholds: th, MinScore: cam.Detector.Score, NMSIoU: cam.Detector.NMS, Logger: log})
 		if err != nil {
-			return nil, fmt.Errorf("camera %s: detector model %s: %w", cam.ID, model, err)
+			return nil, &InputError{fmt.Errorf("camera %s: detector model %s: %w", cam.ID, model, err)}
 		}
 		return d, nil
 	}

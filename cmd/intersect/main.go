@@ -55,6 +55,7 @@ func commands() []command {
 		weatherCommand(),
 		adviseCommand(),
 		calibrateCommand(),
+		edgeCommand(),
 		demoCommand(),
 		ingestCommand(),
 		loadgenCommand(),

@@ -131,6 +131,9 @@ const (
 	DefaultQueueLen    = 4
 	DefaultJPEGQuality = 80
 	DefaultPadding     = 0.15
+	// RANSACThresholdM is the inlier distance on the ground for fits with
+	// more than 4 points.
+	RANSACThresholdM = 0.5
 )
 
 // Error lists every problem found in a configuration file.
@@ -304,7 +307,10 @@ func (c *Camera) Fit(maxErrorM float64, force bool) (*calib.Report, error) {
 	if maxErrorM <= 0 {
 		maxErrorM = DefaultMaxErrorM
 	}
-	r, err := calib.Fit(c.Pairs(), maxErrorM)
+	// RANSAC's inlier threshold is fixed rather than the acceptance
+	// threshold: a tight acceptance limit must judge the best fit, not
+	// make RANSAC fit a subset and disown the rest.
+	r, err := calib.Fit(c.Pairs(), RANSACThresholdM)
 	if err != nil {
 		return nil, fmt.Errorf("camera %s: fitting homography: %w", c.ID, err)
 	}

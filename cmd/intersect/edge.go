@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"errors"
+
+	"github.com/intersect-oss/intersect/edge"
+	"github.com/intersect-oss/intersect/edge/camera"
+	"github.com/intersect-oss/intersect/edge/outbox"
+)
+
+func edgeCommand() command {
+	return command{
+		name:    "edge",
+		summary: "edge worker: detect, track and measure near misses on one or more cameras",
+		run:     runEdge,
+	}
+}
+
+func runEdge(ctx context.Context, e env) error {
+	fs := newFlags(e, "edge", "edge --config CAM.yaml [--nats URL] [--data-dir DIR] [--model M]", `
+Runs one worker per camera of the config: capture (file, rtsp/http URL or
+V4L2 device, reconnecting with backoff), detection (YOLOX model or the MOG2
+motion fallback; the log says which), tracking, ground-plane projection,
+TTC/PET/DRAC, and events: NearMiss with a people-blurred snapshot in the
+JetStream object store, TrackSummary, and CameraHealth every
+health_interval_s. Events go through an on-disk outbox under
+DATA-DIR/outbox/<site>/<camera>, so a NATS outage loses nothing.
+File sources are paced at their frame rate, as a live camera would be.
+Ctrl-C stops gracefully: frames are released, open encounters flushed and
+the outbox drained (for up to 10 s; the rest stays on disk for next time).`)
+	var c commonFlags
+	c.register(fs, "intersect-data")
+	cfgPath := fs.String("config", "", "camera config YAML (required)")
+	model := fs.String("model", "", "ONNX detector model for every camera (default: each camera's detector)")
+	fast := fs.Bool("no-pace", false, "process file sources as fast as possible instead of at their frame rate")
+	if err := parse(fs, e.args); err != nil {
+		return err
+	}
+	if *cfgPath == "" {
+		return badInput("--config is required")
+	}
+	f, err := camera.Load(*cfgPath)
+	if err != nil {
+		return configErr(err)
+	}
+	if err := c.prepareDataDir(); err != nil {
+		return err
+	}
+	b, err := openBus(ctx, &c, "intersect-edge", e.log)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	err = edge.Run(ctx, f, edge.WorkerOptions{
+		DataDir: c.dataDir, Publisher: outbox.JetStream{JS: b.js}, Model: *model, Pace: !*fast, Logger: e.log,
+	})
+	var ie *edge.InputError
+	if camera.IsConfigError(err) || errors.As(err, &ie) {
+		return badInput("%v", err)
+	}
+	return err
+}

@@ -113,6 +113,11 @@ func (s *pgStore) dialect() dialect {
 	d.insertMany = pgInsertMany
 	d.writeNearMisses = s.writeNearMisses
 	d.beforeWrite = s.ensurePartitions
+	d.retryable = func(err error) bool {
+		var pgErr *pgconn.PgError
+		// deadlock_detected, serialization_failure
+		return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+	}
 	d.groupExpr = func(b *sqlBuilder, by string, tz *time.Location) (string, error) {
 		name := tz.String()
 		if name == "Local" {

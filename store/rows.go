@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/golang/geo/s2"
@@ -103,6 +105,15 @@ func prepare(b Batch) (*batch, error) {
 			return nil, badInput("batch event %d (%s %s): unsupported type %T", i, h.Kind, h.ID, ev)
 		}
 	}
+	// Rows are written in ID order (and cameras in name order) so that
+	// concurrent writers of overlapping batches take row locks in the same
+	// order and queue behind each other instead of deadlocking.
+	slices.SortFunc(p.nearMisses, func(a, b nearMissRow) int { return strings.Compare(a.ev.ID, b.ev.ID) })
+	slices.SortFunc(p.tracks, func(a, b trackRow) int { return strings.Compare(a.ev.ID, b.ev.ID) })
+	sortByID(p.health)
+	sortByID(p.weather)
+	sortByID(p.recs)
+	sortByID(p.acks)
 	for i, d := range b.Dead {
 		if d.Reason == "" {
 			return nil, badInput("dead letter %d: reason is required", i)
@@ -117,7 +128,27 @@ func prepare(b Batch) (*batch, error) {
 		d.At = d.At.UTC()
 		p.dead = append(p.dead, d)
 	}
+	slices.SortFunc(p.dead, func(a, b DeadLetter) int { return strings.Compare(a.Key, b.Key) })
 	return p, nil
+}
+
+func sortByID[T events.Event](xs []T) {
+	slices.SortFunc(xs, func(a, b T) int { return strings.Compare(a.Head().ID, b.Head().ID) })
+}
+
+// sortedCameras returns the counts in (site, camera) order.
+func sortedCameras(m map[[2]string]*cameraCounts) []*cameraCounts {
+	out := make([]*cameraCounts, 0, len(m))
+	for _, c := range m {
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b *cameraCounts) int {
+		if c := strings.Compare(a.site, b.site); c != 0 {
+			return c
+		}
+		return strings.Compare(a.camera, b.camera)
+	})
+	return out
 }
 
 // cameraCounts accumulates, per camera, what a write added, to keep the

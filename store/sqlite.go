@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // SQLiteFile is the name of the SQLite database inside the data dir.
@@ -110,6 +111,12 @@ func sqliteDialect() dialect {
 		greatest: "max",
 	}
 	d.insertMany = sqliteInsertMany
+	d.retryable = func(err error) bool {
+		// SQLITE_BUSY after busy_timeout: another process held the write
+		// lock for longer than that.
+		var se *sqlite.Error
+		return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
+	}
 	d.writeNearMisses = func(ctx context.Context, tx txn, rs []nearMissRow) ([]bool, error) {
 		args := make([][]any, len(rs))
 		s := &sqlStore{d: d}

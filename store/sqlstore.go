@@ -61,6 +61,9 @@ type dialect struct {
 	// writeNearMisses stores near-miss rows (the bulk of the data) and
 	// reports which were new.
 	writeNearMisses func(ctx context.Context, tx txn, rs []nearMissRow) ([]bool, error)
+	// retryable reports whether a failed write transaction may succeed
+	// if run again (deadlock, lock timeout).
+	retryable func(error) bool
 	// beforeWrite runs outside the write transaction (partition DDL).
 	beforeWrite func(ctx context.Context, p *batch) error
 	// groupExpr is the SQL expression of a time grouping on column ts,
@@ -100,18 +103,38 @@ func (s *sqlStore) nearMissArgs(r *nearMissRow) []any {
 		e.Weather, e.Zone, e.Approach, e.Movement, e.Lat, e.Lng, r.cell, string(r.body)}
 }
 
+// writeAttempts bounds the retries of a batch that lost a deadlock or a
+// lock wait to a concurrent writer (another ingest instance writing an
+// overlapping redelivery); the whole transaction is simply run again.
+const writeAttempts = 4
+
 // Write implements Store.
 func (s *sqlStore) Write(ctx context.Context, b Batch) (WriteResult, error) {
 	p, err := prepare(b)
 	if err != nil {
 		return WriteResult{}, err
 	}
-	res := WriteResult{Duplicates: p.inBatchDup}
 	if s.d.beforeWrite != nil {
 		if err := s.d.beforeWrite(ctx, p); err != nil {
 			return WriteResult{}, err
 		}
 	}
+	for attempt := 1; ; attempt++ {
+		res, err := s.write(ctx, p, len(b.Events))
+		if err == nil || attempt == writeAttempts || s.d.retryable == nil || !s.d.retryable(err) || ctx.Err() != nil {
+			return res, err
+		}
+		s.log.Warn("retrying batch after a conflict with a concurrent writer", "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			return WriteResult{}, ctx.Err()
+		case <-time.After(time.Duration(attempt*attempt) * 10 * time.Millisecond):
+		}
+	}
+}
+
+func (s *sqlStore) write(ctx context.Context, p *batch, nEvents int) (WriteResult, error) {
+	res := WriteResult{Duplicates: p.inBatchDup}
 	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return WriteResult{}, fmt.Errorf("%s: starting write transaction: %w", s.d.name, err)
@@ -270,7 +293,7 @@ func (s *sqlStore) Write(ctx context.Context, b Batch) (WriteResult, error) {
 			}
 		}
 	}
-	for _, c := range cams {
+	for _, c := range sortedCameras(cams) {
 		_, err := s.exec(ctx, tx, `INSERT INTO cameras (site, camera, near_misses, tracks, last_seen) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (site, camera) DO UPDATE SET near_misses = cameras.near_misses + excluded.near_misses,
 			tracks = cameras.tracks + excluded.tracks, last_seen = `+s.d.greatest+`(cameras.last_seen, excluded.last_seen)`,
@@ -280,7 +303,7 @@ func (s *sqlStore) Write(ctx context.Context, b Batch) (WriteResult, error) {
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return WriteResult{}, fmt.Errorf("%s: committing batch of %d events: %w", s.d.name, len(b.Events), err)
+		return WriteResult{}, fmt.Errorf("%s: committing batch of %d events: %w", s.d.name, nEvents, err)
 	}
 	return res, nil
 }
@@ -663,13 +686,33 @@ func (s *sqlStore) Exposure(ctx context.Context, site string, from, to time.Time
 
 // LatestHealth implements Store.
 func (s *sqlStore) LatestHealth(ctx context.Context) ([]events.CameraHealth, error) {
-	rs, err := s.query(ctx, s.db, `SELECT body FROM (
-		SELECT body, site, camera, ROW_NUMBER() OVER (PARTITION BY site, camera ORDER BY ts DESC, id DESC) AS rn
-		FROM camera_health) latest WHERE rn = 1 ORDER BY site, camera`)
+	// One index probe per known camera, rather than a window over the
+	// whole (ever-growing) health history.
+	rs, err := s.query(ctx, s.db, `SELECT (SELECT h.body FROM camera_health h WHERE h.site = c.site AND h.camera = c.camera
+		ORDER BY h.ts DESC, h.id DESC LIMIT 1) FROM cameras c ORDER BY c.site, c.camera`)
 	if err != nil {
 		return nil, fmt.Errorf("%s: latest camera health: %w", s.d.name, err)
 	}
-	return collect[events.CameraHealth](rs, s.d.name+": latest camera health")
+	defer rs.Close()
+	var out []events.CameraHealth
+	for rs.Next() {
+		var body []byte
+		if err := rs.Scan(&body); err != nil {
+			return nil, fmt.Errorf("%s: reading latest camera health: %w", s.d.name, err)
+		}
+		if body == nil {
+			continue // a camera seen only through its events so far
+		}
+		var h events.CameraHealth
+		if err := json.Unmarshal(body, &h); err != nil {
+			return nil, fmt.Errorf("%s: decoding stored camera health: %w", s.d.name, err)
+		}
+		out = append(out, h)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("%s: latest camera health: %w", s.d.name, err)
+	}
+	return out, nil
 }
 
 // LatestWeather implements Store.

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Recommendations", testRecommendations},
 		{"TrackSummariesAndExposure", testTracks},
 		{"BadQueries", testBadQueries},
+		{"ConcurrentOverlappingWriters", testConcurrentWriters},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
@@ -818,5 +820,67 @@ func testBadQueries(t *testing.T, s store.Store) {
 		if !errors.Is(b.err, store.ErrBadInput) {
 			t.Errorf("%s: error %v, want ErrBadInput", b.name, b.err)
 		}
+	}
+}
+
+// testConcurrentWriters has several writers store the same events in
+// different orders and batchings at once (redeliveries racing across
+// ingest instances): every event ends up stored exactly once.
+func testConcurrentWriters(t *testing.T, s store.Store) {
+	rng := rand.New(rand.NewPCG(23, 29))
+	const n, writers = 300, 4
+	base := make([]events.Event, n)
+	for i := range base {
+		base[i] = Synthetic(rng, SynthSites[i%3], SynthCameras[i%2], t0.Add(time.Duration(i)*time.Minute))
+	}
+	var wg sync.WaitGroup
+	results := make([]store.WriteResult, writers)
+	errs := make([]error, writers)
+	for w := range writers {
+		evs := slices.Clone(base)
+		r := rand.New(rand.NewPCG(uint64(w), 99))
+		r.Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
+		size := 25 + 25*w
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for start := 0; start < n; start += size {
+				res, err := s.Write(context.Background(), store.Batch{Events: evs[start:min(start+size, n)]})
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				results[w].Inserted += res.Inserted
+				results[w].Duplicates += res.Duplicates
+			}
+		}()
+	}
+	wg.Wait()
+	inserted := 0
+	for w := range writers {
+		if errs[w] != nil {
+			t.Fatalf("writer %d: %v", w, errs[w])
+		}
+		if results[w].Inserted+results[w].Duplicates != n {
+			t.Fatalf("writer %d accounted for %d events, want %d", w, results[w].Inserted+results[w].Duplicates, n)
+		}
+		inserted += results[w].Inserted
+	}
+	if inserted != n {
+		t.Fatalf("writers inserted %d in total, want %d", inserted, n)
+	}
+	if got := all(t, s, store.Filter{}, 1000); len(got) != n {
+		t.Fatalf("stored %d, want %d", len(got), n)
+	}
+	sites, err := s.Sites(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, st := range sites {
+		total += st.NearMisses
+	}
+	if total != n {
+		t.Fatalf("Sites counts %d near misses, want %d", total, n)
 	}
 }

@@ -59,7 +59,7 @@ CREATE TABLE camera_health (
     status TEXT NOT NULL,
     body   JSONB NOT NULL
 );
-CREATE INDEX camera_health_camera_ts ON camera_health (site, camera, ts);
+CREATE INDEX camera_health_camera_ts ON camera_health (site, camera, ts, id);
 
 CREATE TABLE weather (
     id        TEXT COLLATE "C" PRIMARY KEY,
@@ -68,7 +68,7 @@ CREATE TABLE weather (
     condition TEXT NOT NULL,
     body      JSONB NOT NULL
 );
-CREATE INDEX weather_site_ts ON weather (site, ts);
+CREATE INDEX weather_site_ts ON weather (site, ts, id);
 
 CREATE TABLE recommendations (
     id         TEXT COLLATE "C" PRIMARY KEY,

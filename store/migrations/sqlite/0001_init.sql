@@ -53,7 +53,7 @@ CREATE TABLE camera_health (
     status TEXT NOT NULL,
     body   TEXT NOT NULL
 );
-CREATE INDEX camera_health_camera_ts ON camera_health (site, camera, ts);
+CREATE INDEX camera_health_camera_ts ON camera_health (site, camera, ts, id);
 
 CREATE TABLE weather (
     id        TEXT PRIMARY KEY,
@@ -62,7 +62,7 @@ CREATE TABLE weather (
     condition TEXT NOT NULL,
     body      TEXT NOT NULL
 );
-CREATE INDEX weather_site_ts ON weather (site, ts);
+CREATE INDEX weather_site_ts ON weather (site, ts, id);
 
 CREATE TABLE recommendations (
     id         TEXT PRIMARY KEY,

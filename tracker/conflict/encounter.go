@@ -190,41 +190,52 @@ type petResult struct {
 func (e *Engine) postEncroachment(ps *pairState) (petResult, bool) {
 	A, B := ps.a.hist, ps.b.hist
 	lo := ps.start - e.cfg.InteractionPETS - petSlackS
+	A, B = since(A, lo), since(B, lo)
 	minSin := math.Sin(e.cfg.MinPathAngleDeg * math.Pi / 180)
 	bestGap := math.Inf(1)
 	var bi, bj int
 	var bfa, bfb float64
-	for i := 1; i < len(A); i++ {
-		if A[i].t < lo {
-			continue
-		}
-		a0, a1 := A[i-1].p, A[i].p
-		minX, maxX := math.Min(a0.x, a1.x), math.Max(a0.x, a1.x)
-		minY, maxY := math.Min(a0.y, a1.y), math.Max(a0.y, a1.y)
-		da := a1.sub(a0)
-		la := da.norm()
-		if la == 0 {
-			continue
-		}
-		for j := 1; j < len(B); j++ {
-			b0, b1 := B[j-1].p, B[j].p
-			if B[j].t < lo || math.Max(b0.x, b1.x) < minX || math.Min(b0.x, b1.x) > maxX ||
-				math.Max(b0.y, b1.y) < minY || math.Min(b0.y, b1.y) > maxY {
+	// Paths are compared block against block (bounding boxes of
+	// blockSegs segments) before segment against segment: a crossing is
+	// found in O(blocks² + hits) rather than O(samples²).
+	e.blocksA = blocks(A, e.blocksA[:0])
+	e.blocksB = blocks(B, e.blocksB[:0])
+	for _, ba := range e.blocksA {
+		for _, bb := range e.blocksB {
+			if !ba.box.overlaps(bb.box) {
 				continue
 			}
-			fa, fb, ok := segmentIntersection(a0, a1, b0, b1)
-			if !ok {
-				continue
-			}
-			db := b1.sub(b0)
-			lb := db.norm()
-			if lb == 0 || math.Abs(da.cross(db))/(la*lb) < minSin {
-				continue
-			}
-			tA := A[i-1].t + fa*(A[i].t-A[i-1].t)
-			tB := B[j-1].t + fb*(B[j].t-B[j-1].t)
-			if gap := math.Abs(tA - tB); gap < bestGap {
-				bestGap, bi, bj, bfa, bfb = gap, i, j, fa, fb
+			for i := max(ba.first, 1); i <= ba.last; i++ {
+				a0, a1 := A[i-1].p, A[i].p
+				sa := segBox(a0, a1)
+				if !sa.overlaps(bb.box) {
+					continue
+				}
+				da := a1.sub(a0)
+				la := da.norm()
+				if la == 0 {
+					continue
+				}
+				for j := max(bb.first, 1); j <= bb.last; j++ {
+					b0, b1 := B[j-1].p, B[j].p
+					if !sa.overlaps(segBox(b0, b1)) {
+						continue
+					}
+					fa, fb, ok := segmentIntersection(a0, a1, b0, b1)
+					if !ok {
+						continue
+					}
+					db := b1.sub(b0)
+					lb := db.norm()
+					if lb == 0 || math.Abs(da.cross(db))/(la*lb) < minSin {
+						continue
+					}
+					tA := A[i-1].t + fa*(A[i].t-A[i-1].t)
+					tB := B[j-1].t + fb*(B[j].t-B[j-1].t)
+					if gap := math.Abs(tA - tB); gap < bestGap {
+						bestGap, bi, bj, bfa, bfb = gap, i, j, fa, fb
+					}
+				}
 			}
 		}
 	}
@@ -263,6 +274,43 @@ func (e *Engine) postEncroachment(ps *pairState) (petResult, bool) {
 }
 
 func lerpV(a, b vec, f float64) vec { return lerp(a, b, f) }
+
+// bbox is an axis-aligned bounding box.
+type bbox struct{ minX, minY, maxX, maxY float64 }
+
+func (a bbox) overlaps(b bbox) bool {
+	return a.minX <= b.maxX && b.minX <= a.maxX && a.minY <= b.maxY && b.minY <= a.maxY
+}
+
+func segBox(p, q vec) bbox {
+	return bbox{math.Min(p.x, q.x), math.Min(p.y, q.y), math.Max(p.x, q.x), math.Max(p.y, q.y)}
+}
+
+// block is a run of path samples [first, last] (segments first..last end
+// there) with the bounding box of its segments.
+type block struct {
+	first, last int
+	box         bbox
+}
+
+const blockSegs = 8
+
+func blocks(h []sample, out []block) []block {
+	for first := 0; first < len(h); first += blockSegs {
+		last := min(first+blockSegs, len(h)-1)
+		b := block{first: first, last: last, box: bbox{math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)}}
+		for k := max(first-1, 0); k <= last; k++ {
+			p := h[k].p
+			b.box.minX, b.box.maxX = math.Min(b.box.minX, p.x), math.Max(b.box.maxX, p.x)
+			b.box.minY, b.box.maxY = math.Min(b.box.minY, p.y), math.Max(b.box.maxY, p.y)
+		}
+		out = append(out, b)
+		if last == len(h)-1 {
+			break
+		}
+	}
+	return out
+}
 
 // occupancy returns when the user with history h entered and left area
 // around its crossing segment i (h[i-1]→h[i]), treating each segment as

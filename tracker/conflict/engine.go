@@ -86,6 +86,7 @@ type track struct {
 	class    events.Class
 	hist     []sample // time-ordered, trimmed to Config.HistoryS
 	cur      sample
+	box      convex // cur's footprint
 	lastSeen float64
 	cell     cellKey // last path-index cell visited
 	hasCell  bool
@@ -141,10 +142,12 @@ type Engine struct {
 	// already measured, so that an encounter re-opened while a slow user
 	// is still near the crossing does not report the same PET again.
 	petUsed map[pairKey][]float64
-	seen    []*track
-	now     float64
-	nextID  int64
-	stats   Stats
+	// scratch for postEncroachment
+	blocksA, blocksB []block
+	seen             []*track
+	now              float64
+	nextID           int64
+	stats            Stats
 }
 
 // NewEngine returns an engine with cfg; call cfg.Validate first when cfg
@@ -270,9 +273,10 @@ func (e *Engine) observe(o *Observation) {
 	tr.hist = append(tr.hist, s)
 	if cut := o.T - e.cfg.HistoryS; tr.hist[0].t < cut {
 		i := sort.Search(len(tr.hist), func(i int) bool { return tr.hist[i].t >= cut })
-		tr.hist = append(tr.hist[:0], tr.hist[i:]...)
+		tr.hist = tr.hist[i:] // no copy: append reallocates with only the live samples
 	}
 	tr.cur = s
+	tr.box = rect(s.p, s.heading, s.length, s.width)
 	tr.lastSeen = o.T
 	e.seen = append(e.seen, tr)
 	e.indexPath(tr, prev, &s)
@@ -399,7 +403,7 @@ func (e *Engine) examine(a, b *track) {
 	}
 	ttc, ok := 0.0, false
 	if e.threatens(a) || e.threatens(b) {
-		ttc, ok = timeToCollision(&a.cur, &b.cur, e.cfg.HorizonS)
+		ttc, ok = boxTTC(&a.cur, &b.cur, a.box, b.box, e.cfg.HorizonS)
 	}
 	ps := e.open[pairKey{a.id, b.id}]
 	if !ok {
@@ -434,8 +438,11 @@ func (e *Engine) threatens(tr *track) bool {
 // overlap is the extents' or the tracker's approximation, not a collision
 // about to happen.
 func timeToCollision(a, b *sample, horizonS float64) (float64, bool) {
-	ra := rect(a.p, a.heading, a.length, a.width)
-	rb := rect(b.p, b.heading, b.length, b.width)
+	return boxTTC(a, b, rect(a.p, a.heading, a.length, a.width), rect(b.p, b.heading, b.length, b.width), horizonS)
+}
+
+// boxTTC is timeToCollision with the footprints already built.
+func boxTTC(a, b *sample, ra, rb convex, horizonS float64) (float64, bool) {
 	t0, t1, ok := sweep(ra, rb, a.v, b.v)
 	if !ok || t1 < 0 || t0 > horizonS {
 		return 0, false

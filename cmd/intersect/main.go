@@ -62,6 +62,7 @@ func commands() []command {
 		serveCommand(),
 		trackCommand(),
 		analyzeCommand(),
+		twinCommand(),
 	}
 	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
 	return cs

@@ -70,14 +70,16 @@ func (b *sceneBuilder) cycle(t0 float64) {
 	b.script1(Scripted{Name: "nm4-right-turn-pet", Measure: "pet", ValueS: 0.5, AtS: t0 + 9.5,
 		Type: events.RightTurnCrosswalk, NearMiss: true}, car4, ped4)
 
-	// C1, PET 4.5 s: a pedestrian walking south on the east crosswalk enters
-	// the same right-turner's path 4.5 s after it left (an interaction, not a
-	// near miss).
+	// C1, PET 4.5 s: a pedestrian who reached the kerb on flashing don't
+	// walk follows the runner on the east crosswalk and enters the same
+	// right-turner's path 4.5 s after it left (an interaction, not a near
+	// miss). She crosses where the car already drives straight, so every
+	// reasonable conflict area gives the same PET.
 	if car4 != nil {
-		p5 := pedPath("E", -1, 30) // x = 11.3, heading south
-		exit := car4.path.sOn(2, pt{crossMidM - pedKeepRightM + pedHalfM + carHalfLenM, -outerLaneM})
+		p5 := pedPath("E", +1, 30) // x = 12.7, heading north
+		exit := car4.path.sOn(2, pt{crossMidM + pedKeepRightM + pedHalfM + carHalfLenM, -outerLaneM})
 		tEnter := timeAt(car4, exit) + 4.5
-		ped5 := b.walker("c1-right-turn-gap", p5, 1.2, 30+outerLaneM-carHalfWidM-pedHalfM, tEnter)
+		ped5 := b.walker("c1-right-turn-gap", p5, 1.4, 30-outerLaneM-carHalfWidM-pedHalfM, tEnter)
 		b.script1(Scripted{Name: "c1-right-turn-gap", Measure: "pet", ValueS: 4.5, AtS: tEnter,
 			Type: events.RightTurnCrosswalk}, car4, ped5)
 	}
@@ -148,13 +150,14 @@ func (b *sceneBuilder) cycle(t0 float64) {
 	// scripted users (see the comments above for who is where).
 	b.lane("NB", innerLaneM, t0, [][2]float64{{0.5, 5.0}, {14.5, 19}})
 	b.lane("NB", outerLaneM, t0, [][2]float64{{10.5, 19}})
-	b.lane("SB", innerLaneM, t0, [][2]float64{{0.5, 7.5}, {14.5, 19}})
+	b.lane("SB", innerLaneM, t0, [][2]float64{{0.5, 7.5}, {15.5, 19}}) // not across nm2's left turn
 	b.lane("SB", outerLaneM, t0, [][2]float64{{0.5, 7.5}})
 	b.vehicleOnGreen(events.Bicycle, "background", "SB", "through", roadHalfM-0.8, t0+16)
-	b.lane("EB", innerLaneM, t0, [][2]float64{{31, 34}})
-	b.lane("EB", outerLaneM, t0, [][2]float64{{40.5, 43}})
-	b.lane("WB", innerLaneM, t0, [][2]float64{{25, 31}})
-	b.lane("WB", outerLaneM, t0, [][2]float64{{25, 32}}) // ahead of the cyclist, who is never overtaken
+	// (no eastbound inner-lane traffic: nm1's right turn and c2's left turn
+	// leave it no gap of more than 2 s)
+	b.lane("EB", outerLaneM, t0, [][2]float64{{42, 43.5}})
+	b.lane("WB", innerLaneM, t0, [][2]float64{{26.5, 31}}) // c1's walker has cleared the east crosswalk
+	b.lane("WB", outerLaneM, t0, [][2]float64{{26.5, 32}}) // ahead of the cyclist, who is never overtaken
 	b.vehicleOnGreen(events.Bicycle, "background", "WB", "through", roadHalfM-0.8, t0+40)
 }
 

@@ -99,18 +99,24 @@ func newFrameRenderer(cam Camera, seed uint64) (*frameRenderer, error) {
 		rng: rand.New(rand.NewPCG(seed, 0x5eed)),
 	}
 	r.p.drawBackground(&r.bg)
-	// Sensor noise: a few fixed patterns of Gaussian noise (σ ≈ 2 levels)
-	// cycled pseudo-randomly; cheaper than fresh noise per frame and just
-	// as good for a background subtractor, which models per-pixel variance.
+	// Sensor noise: a few fixed patterns of small noise (a sum of four
+	// 2-bit uniforms, σ ≈ 2.2 levels), cycled pseudo-randomly: cheaper than
+	// fresh noise per frame and as good for a background subtractor, which
+	// models per-pixel variance.
 	n := cam.Width * cam.Height * 3
 	for k := 0; k < noisePatterns; k++ {
 		pos, neg := make([]byte, n), make([]byte, n)
+		var bits uint64
 		for i := range pos {
-			v := math.Round(r.rng.NormFloat64() * 2)
+			if i%8 == 0 {
+				bits = r.rng.Uint64()
+			}
+			x := bits >> (8 * (i % 8))
+			v := int(x&3) + int(x>>2&3) - int(x>>4&3) - int(x>>6&3)
 			if v > 0 {
-				pos[i] = byte(math.Min(v, 8))
+				pos[i] = byte(v)
 			} else {
-				neg[i] = byte(math.Min(-v, 8))
+				neg[i] = byte(-v)
 			}
 		}
 		mp, err := gocv.NewMatFromBytes(cam.Height, cam.Width, gocv.MatTypeCV8UC3, pos)
@@ -144,14 +150,18 @@ func gain(tS float64) float64 {
 	return 1 + 0.04*math.Sin(2*math.Pi*tS/19) + 0.015*math.Sin(2*math.Pi*tS/6.1+1)
 }
 
-// render paints the frame at tS into r.lit and returns the road users drawn.
-func (r *frameRenderer) render(agents []*Agent, tS float64) []drawn {
+// render paints the frame at tS into dst (r.lit when nil) and returns the
+// road users drawn.
+func (r *frameRenderer) render(agents []*Agent, tS float64, dst *gocv.Mat) []drawn {
+	if dst == nil {
+		dst = &r.lit
+	}
 	r.bg.CopyTo(&r.frame)
 	d := r.p.drawAgents(&r.frame, agents, tS)
-	r.frame.ConvertToWithParams(&r.lit, gocv.MatTypeCV8UC3, float32(gain(tS)), 0)
+	r.frame.ConvertToWithParams(dst, gocv.MatTypeCV8UC3, float32(gain(tS)), 0)
 	k := r.rng.IntN(noisePatterns)
-	gocv.Add(r.lit, r.noisePos[k], &r.lit)
-	gocv.Subtract(r.lit, r.noiseNeg[k], &r.lit)
+	gocv.Add(*dst, r.noisePos[k], dst)
+	gocv.Subtract(*dst, r.noiseNeg[k], dst)
 	return d
 }
 
@@ -163,7 +173,7 @@ func (sc *Scene) Frame(tS float64) (gocv.Mat, error) {
 		return gocv.NewMat(), err
 	}
 	defer r.Close()
-	r.render(sc.Agents, tS)
+	r.render(sc.Agents, tS, nil)
 	return r.lit.Clone(), nil
 }
 
@@ -221,18 +231,39 @@ func Render(ctx context.Context, opt Options) (*Result, error) {
 	}
 	defer vw.Close()
 
+	// Encoding is most of the cost: it runs on its own goroutine while the
+	// next frames are drawn, through a small pool of frame buffers.
 	n := int(math.Round(opt.Duration.Seconds() * opt.FPS))
+	const buffers = 3
+	free, full := make(chan *gocv.Mat, buffers), make(chan *gocv.Mat, buffers)
+	for i := 0; i < buffers; i++ {
+		m := gocv.NewMat()
+		defer m.Close()
+		free <- &m
+	}
+	writeErr := make(chan error, 1)
+	go func() {
+		var err error
+		for m := range full {
+			if err == nil {
+				err = vw.Write(*m)
+			}
+			free <- m
+		}
+		writeErr <- err
+	}()
 	var mot []byte
 	began, lastLog := time.Now(), time.Now()
-	for i := 0; i < n; i++ {
+	var renderErr error
+	for i := 0; i < n && renderErr == nil; i++ {
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("twin: rendering %s: %w", videoPath, err)
+			renderErr = fmt.Errorf("twin: rendering %s: %w", videoPath, err)
+			break
 		}
 		t := float64(i) / opt.FPS
-		drawnNow := fr.render(sc.Agents, t)
-		if err := vw.Write(fr.lit); err != nil {
-			return nil, fmt.Errorf("twin: writing frame %d to %s: %w", i+1, videoPath, err)
-		}
+		m := <-free
+		drawnNow := fr.render(sc.Agents, t, m)
+		full <- m
 		for _, d := range sortedByID(drawnNow) {
 			if b, ok := visibleBox(d.box, opt.Width, opt.Height); ok {
 				mot = fmt.Appendf(mot, "%d,%d,%d,%d,%d,%d,1,-1,-1,-1\n", i+1, d.agent.ID, b.Min.X, b.Min.Y, b.Dx(), b.Dy())
@@ -242,6 +273,13 @@ func Render(ctx context.Context, opt Options) (*Result, error) {
 			lastLog = time.Now()
 			log.Info("rendering twin", "frame", i+1, "of", n, "fps", math.Round(float64(i+1)/time.Since(began).Seconds()))
 		}
+	}
+	close(full)
+	if err := <-writeErr; err != nil && renderErr == nil {
+		renderErr = fmt.Errorf("twin: writing %s: %w", videoPath, err)
+	}
+	if renderErr != nil {
+		return nil, renderErr
 	}
 	res.Frames = n
 	res.FramesPerS = float64(n) / time.Since(began).Seconds()

@@ -34,15 +34,22 @@ type Config struct {
 	Durable string
 	// BatchSize is the most messages written in one transaction.
 	BatchSize int
-	// MaxWait is how long a fetch waits to fill a batch before writing
+	// MaxWait is how long a batch waits to fill before it is written with
 	// what it has: the bound on added latency at low rates.
 	MaxWait time.Duration
 	// AckWait is how long JetStream waits for an ack before redelivering;
 	// after a crash, this is how long the unacknowledged tail waits.
 	AckWait time.Duration
-	// MaxAckPending bounds messages in flight: the backpressure that keeps
-	// memory flat when the store is slow (JetStream holds the backlog).
+	// MaxAckPending bounds messages in flight (delivered, not yet acked):
+	// the backpressure that keeps memory flat when the store is slow, since
+	// JetStream stops delivering and holds the backlog. Default
+	// (Writers+2)×BatchSize: every writer busy, one batch filling, one
+	// queued.
 	MaxAckPending int
+	// Writers is how many batches are decoded and written concurrently per
+	// stream (default 2): one batch is written while the next is decoded,
+	// and the database commits of two batches overlap.
+	Writers int
 }
 
 func (c Config) withDefaults() Config {
@@ -58,8 +65,11 @@ func (c Config) withDefaults() Config {
 	if c.AckWait <= 0 {
 		c.AckWait = 10 * time.Second
 	}
+	if c.Writers <= 0 {
+		c.Writers = 2
+	}
 	if c.MaxAckPending <= 0 {
-		c.MaxAckPending = 4 * c.BatchSize
+		c.MaxAckPending = (c.Writers + 2) * c.BatchSize
 	}
 	return c
 }
@@ -75,6 +85,11 @@ type Stats struct {
 	// Pending is the consumers' backlog (messages not yet delivered) at the
 	// last check: the lag health reports.
 	Pending int64 `json:"pending"`
+	// Held is the messages ingest holds in memory right now (received,
+	// not yet acknowledged); MaxHeld is its peak. Both stay within
+	// MaxAckPending per stream however large the backlog.
+	Held    int64 `json:"held"`
+	MaxHeld int64 `json:"max_held"`
 }
 
 // Ingester runs the consumers.
@@ -85,6 +100,7 @@ type Ingester struct {
 	log *slog.Logger
 
 	received, inserted, duplicates, dead, batches, writeErrors atomic.Int64
+	held, maxHeld                                              atomic.Int64
 	pending                                                    sync.Map // stream name → int64
 }
 
@@ -93,11 +109,15 @@ func New(js jetstream.JetStream, w Writer, cfg Config, log *slog.Logger) *Ingest
 	return &Ingester{js: js, w: w, cfg: cfg.withDefaults(), log: log}
 }
 
+// Config returns the configuration in effect (defaults applied).
+func (in *Ingester) Config() Config { return in.cfg }
+
 // Stats returns a snapshot of the counters.
 func (in *Ingester) Stats() Stats {
 	s := Stats{
 		Received: in.received.Load(), Inserted: in.inserted.Load(), Duplicates: in.duplicates.Load(),
 		DeadLetters: in.dead.Load(), Batches: in.batches.Load(), WriteErrors: in.writeErrors.Load(),
+		Held: in.held.Load(), MaxHeld: in.maxHeld.Load(),
 	}
 	in.pending.Range(func(_, v any) bool { s.Pending += v.(int64); return true })
 	return s
@@ -125,60 +145,153 @@ func (in *Ingester) Run(ctx context.Context) error {
 	}
 	var wg sync.WaitGroup
 	for i, c := range consumers {
-		wg.Add(1)
+		wg.Add(2)
 		go func() {
 			defer wg.Done()
 			in.consume(ctx, streams[i], c)
+		}()
+		go func() {
+			defer wg.Done()
+			in.watchLag(ctx, streams[i], c)
 		}()
 	}
 	wg.Wait()
 	return nil
 }
 
-func (in *Ingester) consume(ctx context.Context, stream string, c jetstream.Consumer) {
-	log := in.log.With("stream", stream)
-	backoff := newBackoff(100*time.Millisecond, 5*time.Second)
-	lastLagCheck := time.Time{}
-	for ctx.Err() == nil {
-		if time.Since(lastLagCheck) > 2*time.Second {
-			lastLagCheck = time.Now()
-			if info, err := c.Info(ctx); err == nil {
-				in.pending.Store(stream, int64(info.NumPending))
-			}
+// watchLag refreshes the stream's backlog for Stats every second.
+func (in *Ingester) watchLag(ctx context.Context, stream string, c jetstream.Consumer) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		ictx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		if info, err := c.Info(ictx); err == nil {
+			in.pending.Store(stream, int64(info.NumPending))
 		}
-		batch, err := c.Fetch(in.cfg.BatchSize, jetstream.FetchMaxWait(in.cfg.MaxWait))
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			log.Warn("fetch failed; retrying", "err", err)
-			backoff.wait(ctx)
-			continue
-		}
-		var msgs []jetstream.Msg
-		for m := range batch.Messages() {
-			msgs = append(msgs, m)
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
-			log.Warn("fetch ended early", "err", err, "messages", len(msgs))
-		}
-		if len(msgs) == 0 {
-			continue
-		}
-		backoff.reset()
-		if !in.handle(ctx, log, msgs) {
+		cancel()
+		select {
+		case <-ctx.Done():
 			return
+		case <-t.C:
 		}
 	}
 }
 
-// handle writes one fetched batch and acks it. It returns false when ctx
-// ended before the batch could be committed (the messages will be
-// redelivered to whoever consumes next).
+// consume runs one stream's pipeline: a collector pulls messages into
+// batches (JetStream keeps up to MaxAckPending delivered ahead), and Writers
+// goroutines decode, write and ack them.
+func (in *Ingester) consume(ctx context.Context, stream string, c jetstream.Consumer) {
+	log := in.log.With("stream", stream)
+	batches := make(chan []jetstream.Msg, 1)
+	var wg sync.WaitGroup
+	for range in.cfg.Writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for msgs := range batches {
+				if ctx.Err() != nil || !in.handle(ctx, log, msgs) {
+					// Not committed: JetStream redelivers them to
+					// whoever consumes next.
+					in.release(len(msgs))
+				}
+			}
+		}()
+	}
+	in.collect(ctx, log, c, batches)
+	close(batches)
+	wg.Wait()
+}
+
+// collect pulls messages and hands out batches of up to BatchSize, or what
+// arrived within MaxWait of a batch's first message, until ctx ends.
+func (in *Ingester) collect(ctx context.Context, log *slog.Logger, c jetstream.Consumer, out chan<- []jetstream.Msg) {
+	backoff := newBackoff(100*time.Millisecond, 5*time.Second)
+	for ctx.Err() == nil {
+		it, err := c.Messages(jetstream.PullMaxMessages(min(in.cfg.MaxAckPending, 2*in.cfg.BatchSize)))
+		if err != nil {
+			log.Warn("pulling messages failed; retrying", "err", err)
+			backoff.wait(ctx)
+			continue
+		}
+		stop := context.AfterFunc(ctx, it.Stop)
+		err = in.fill(ctx, it, out, backoff)
+		stop()
+		it.Stop()
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn("message pull ended; resubscribing", "err", err)
+		backoff.wait(ctx)
+	}
+}
+
+func (in *Ingester) fill(ctx context.Context, it jetstream.MessagesContext, out chan<- []jetstream.Msg, backoff *backoff) error {
+	var batch []jetstream.Msg
+	var due time.Time
+	flush := func() bool {
+		if len(batch) == 0 {
+			return true
+		}
+		select {
+		case out <- batch:
+		case <-ctx.Done():
+			in.release(len(batch))
+			return false
+		}
+		batch, due = nil, time.Time{}
+		return true
+	}
+	for {
+		wait := in.cfg.MaxWait
+		if len(batch) > 0 {
+			wait = time.Until(due)
+			if wait <= 0 {
+				if !flush() {
+					return ctx.Err()
+				}
+				continue
+			}
+		}
+		m, err := it.Next(jetstream.NextMaxWait(wait))
+		switch {
+		case err == nil:
+			backoff.reset()
+			if len(batch) == 0 {
+				due = time.Now().Add(in.cfg.MaxWait)
+				batch = make([]jetstream.Msg, 0, in.cfg.BatchSize)
+			}
+			batch = append(batch, m)
+			in.received.Add(1)
+			if h := in.held.Add(1); h > in.maxHeld.Load() {
+				in.maxHeld.Store(h) // a racy peak is fine for a gauge
+			}
+			if len(batch) >= in.cfg.BatchSize && !flush() {
+				return ctx.Err()
+			}
+		case errors.Is(err, nats.ErrTimeout):
+			if !flush() {
+				return ctx.Err()
+			}
+		default:
+			if !flush() {
+				return ctx.Err()
+			}
+			return err
+		}
+	}
+}
+
+// release forgets messages that will be redelivered.
+func (in *Ingester) release(n int) { in.held.Add(-int64(n)) }
+
+// handle writes one batch and acks it. It returns false when ctx ended
+// before the batch could be committed (the messages will be redelivered to
+// whoever consumes next).
 func (in *Ingester) handle(ctx context.Context, log *slog.Logger, msgs []jetstream.Msg) bool {
-	in.received.Add(int64(len(msgs)))
 	b := Decode(msgs, log)
-	backoff := newBackoff(200*time.Millisecond, 5*time.Second)
+	// Retry at least twice per AckWait: each retry renews the messages'
+	// ack timers with InProgress, so they are not redelivered meanwhile.
+	backoff := newBackoff(min(200*time.Millisecond, in.cfg.AckWait/4), min(5*time.Second, in.cfg.AckWait/2))
 	for {
 		res, err := in.w.Write(ctx, b)
 		if err == nil {
@@ -194,7 +307,8 @@ func (in *Ingester) handle(ctx context.Context, log *slog.Logger, msgs []jetstre
 		in.writeErrors.Add(1)
 		log.Error("store write failed; holding the batch and retrying", "err", err, "messages", len(msgs))
 		// Keep the messages ours while we retry, so JetStream does not
-		// hand them to another consumer meanwhile.
+		// hand them to another consumer meanwhile. MaxAckPending stops
+		// further deliveries, so the backlog stays in JetStream.
 		for _, m := range msgs {
 			_ = m.InProgress()
 		}
@@ -207,6 +321,7 @@ func (in *Ingester) handle(ctx context.Context, log *slog.Logger, msgs []jetstre
 			log.Debug("ack failed", "err", err)
 		}
 	}
+	in.release(len(msgs))
 	return true
 }
 

@@ -192,6 +192,7 @@ func StreamConfigs(replicas int) []jetstream.StreamConfig {
 // is safe to call from every service at start.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, replicas int) error {
 	for _, cfg := range StreamConfigs(replicas) {
+		keepDeployed(ctx, js, &cfg)
 		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
 			return fmt.Errorf("declaring stream %s: %w", cfg.Name, err)
 		}

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -44,3 +46,64 @@ func benchWrite(b *testing.B, s store.Store) {
 	}
 	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "events/s")
 }
+
+// benchRows is how many near misses the query benchmarks seed
+// (INTERSECT_BENCH_ROWS, default 100,000; the API's targets are stated for
+// 1,000,000).
+func benchRows(b *testing.B) int {
+	if v := os.Getenv("INTERSECT_BENCH_ROWS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("INTERSECT_BENCH_ROWS=%q is not a positive integer", v)
+		}
+		return n
+	}
+	return 100_000
+}
+
+// benchQueries seeds s and times the queries the API serves most.
+func benchQueries(b *testing.B, s store.Store) {
+	ctx := context.Background()
+	n := benchRows(b)
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	t0 := time.Now()
+	if err := storetest.Seed(ctx, s, n, rand.New(rand.NewPCG(7, 7)), start); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("seeded %d near misses in %s (%.0f events/s)", n, time.Since(t0).Round(time.Millisecond), float64(n)/time.Since(t0).Seconds())
+	site := storetest.SynthSites[0]
+	month := store.Filter{Site: site, From: start.AddDate(0, 1, 0), To: start.AddDate(0, 2, 0)}
+	b.Run("heatmap-site-month-L20", func(b *testing.B) {
+		for range b.N {
+			if _, err := s.Heatmap(ctx, store.HeatmapQuery{Filter: month, Level: 20}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("page-filtered", func(b *testing.B) {
+		f := store.Filter{Site: site, Severities: []events.Severity{events.Critical, events.Serious}, MaxTTCS: ptr(1.0)}
+		for range b.N {
+			if _, err := s.NearMisses(ctx, store.NearMissQuery{Filter: f, Limit: 100}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("stats-hour-site", func(b *testing.B) {
+		for range b.N {
+			if _, err := s.Stats(ctx, store.StatsQuery{Filter: store.Filter{Site: site}, By: store.ByHour, TZ: time.UTC}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("export-all", func(b *testing.B) {
+		rows := 0
+		for range b.N {
+			if err := s.ExportNearMisses(ctx, store.NearMissQuery{}, func(*events.NearMiss) error { rows++; return nil }); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+	})
+}
+
+func ptr(v float64) *float64 { return &v }

@@ -109,6 +109,7 @@ func (s *pgStore) dialect() dialect {
 		tsExpr:   func(col string) string { return "(EXTRACT(EPOCH FROM " + col + ") * 1000000)::BIGINT" },
 		toTime:   func(us int64) time.Time { return time.UnixMicro(us).UTC() },
 		greatest: "GREATEST",
+		analyze:  "VACUUM (ANALYZE) near_misses, track_summaries",
 	}
 	d.insertMany = pgInsertMany
 	d.writeNearMisses = s.writeNearMisses

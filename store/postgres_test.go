@@ -195,3 +195,9 @@ func BenchmarkBareCopyPostgres(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "bare-copy-events/s")
 }
+
+func BenchmarkQueriesPostgres(b *testing.B) {
+	s := openPG(b, testenv.FreshPostgres(b))
+	defer s.Close()
+	benchQueries(b, s)
+}

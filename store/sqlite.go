@@ -109,6 +109,7 @@ func sqliteDialect() dialect {
 		tsExpr:   func(col string) string { return col },
 		toTime:   func(ns int64) time.Time { return time.Unix(0, ns).UTC() },
 		greatest: "max",
+		analyze:  "ANALYZE",
 	}
 	d.insertMany = sqliteInsertMany
 	d.retryable = func(err error) bool {

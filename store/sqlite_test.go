@@ -141,3 +141,9 @@ func rawSQLite(t *testing.T, dir string) *sql.DB {
 	}
 	return db
 }
+
+func BenchmarkQueriesSQLite(b *testing.B) {
+	s := openSQLite(b, b.TempDir())
+	defer s.Close()
+	benchQueries(b, s)
+}

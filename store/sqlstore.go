@@ -53,6 +53,8 @@ type dialect struct {
 	// tsExpr selects a time column as an int64 key; toTime inverts it.
 	tsExpr func(col string) string
 	toTime func(int64) time.Time
+	// analyze refreshes statistics of the event tables.
+	analyze string
 	// greatest is the two-argument maximum function.
 	greatest string
 	// insertMany runs one INSERT … ON CONFLICT DO NOTHING per row and
@@ -107,6 +109,17 @@ func (s *sqlStore) nearMissArgs(r *nearMissRow) []any {
 // lock wait to a concurrent writer (another ingest instance writing an
 // overlapping redelivery); the whole transaction is simply run again.
 const writeAttempts = 4
+
+// Analyze refreshes the planner's statistics (and, on PostgreSQL, the
+// visibility map that index-only scans need). Call it after a bulk load;
+// autovacuum does it eventually, but until then PostgreSQL plans queries on
+// new partitions blind.
+func (s *sqlStore) Analyze(ctx context.Context) error {
+	if _, err := s.db.Exec(ctx, s.d.analyze); err != nil {
+		return fmt.Errorf("%s: analyze: %w", s.d.name, err)
+	}
+	return nil
+}
 
 // Write implements Store.
 func (s *sqlStore) Write(ctx context.Context, b Batch) (WriteResult, error) {

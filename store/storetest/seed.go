@@ -107,5 +107,10 @@ func Seed(ctx context.Context, s store.Store, n int, rng *rand.Rand, start time.
 		}
 		done += k
 	}
+	// Refresh planner statistics, as autovacuum would have by the time a
+	// real database holds this much.
+	if a, ok := s.(interface{ Analyze(context.Context) error }); ok {
+		return a.Analyze(ctx)
+	}
 	return nil
 }

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TrackSummariesAndExposure", testTracks},
 		{"BadQueries", testBadQueries},
 		{"ConcurrentOverlappingWriters", testConcurrentWriters},
+		{"Seed", testSeed},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
@@ -882,5 +883,27 @@ func testConcurrentWriters(t *testing.T, s store.Store) {
 	}
 	if total != n {
 		t.Fatalf("Sites counts %d near misses, want %d", total, n)
+	}
+}
+
+func testSeed(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if err := Seed(ctx, s, 2500, rand.New(rand.NewPCG(31, 37)), t0); err != nil {
+		t.Fatalf("Seed: %v", err)
+	}
+	sites, err := s.Sites(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, st := range sites {
+		total += st.NearMisses
+	}
+	if len(sites) != len(SynthSites) || total != 2500 {
+		t.Fatalf("after Seed(2500): %d sites, %d near misses", len(sites), total)
+	}
+	p, err := s.NearMisses(ctx, store.NearMissQuery{Filter: store.Filter{From: t0.Add(89 * 24 * time.Hour)}, Limit: 1000})
+	if err != nil || len(p.Items) == 0 || len(p.Items) > 100 {
+		t.Fatalf("Seed should spread events over 90 days: %d in the last day (%v)", len(p.Items), err)
 	}
 }

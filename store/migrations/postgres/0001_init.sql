@@ -32,7 +32,10 @@ CREATE TABLE near_misses (
     PRIMARY KEY (id, ts)
 ) PARTITION BY RANGE (ts);
 CREATE TABLE near_misses_default PARTITION OF near_misses DEFAULT;
-CREATE INDEX near_misses_site_ts ON near_misses (site, ts DESC, id DESC);
+-- The site index covers the columns heatmaps and stats aggregate, so those
+-- run as index-only scans instead of reading the wide rows (body).
+CREATE INDEX near_misses_site_ts ON near_misses (site, ts DESC, id DESC)
+    INCLUDE (cell, weight, severity, type, approach, weather);
 CREATE INDEX near_misses_camera_ts ON near_misses (camera, ts DESC, id DESC);
 CREATE INDEX near_misses_ts ON near_misses (ts DESC, id DESC);
 CREATE INDEX near_misses_cell ON near_misses (cell);

@@ -26,7 +26,9 @@ CREATE TABLE near_misses (
     cell           INTEGER NOT NULL, -- leaf S2 cell, top bit flipped (store.CellKey)
     body           TEXT NOT NULL
 );
-CREATE INDEX near_misses_site_ts ON near_misses (site, ts DESC, id DESC);
+-- The site index carries the columns heatmaps and stats aggregate, so
+-- SQLite answers those from the index without reading the wide rows.
+CREATE INDEX near_misses_site_ts ON near_misses (site, ts DESC, id DESC, cell, weight, severity, type, approach, weather);
 CREATE INDEX near_misses_camera_ts ON near_misses (camera, ts DESC, id DESC);
 CREATE INDEX near_misses_ts ON near_misses (ts DESC, id DESC);
 CREATE INDEX near_misses_cell ON near_misses (cell);

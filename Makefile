@@ -51,9 +51,13 @@ demo: deps build
 vet: go-check
 	$(GO) vet ./...
 
-## test: deps + go vet + every test (PostgreSQL tests run when INTERSECT_TEST_PG is set, always under CI=true)
+## test: deps + go vet + every test (PostgreSQL tests run when INTERSECT_TEST_PG is set, always under CI=true;
+##       CI also runs every fuzz target briefly)
 test: deps vet
 	$(GO) test $(TEST_FLAGS) ./...
+ifeq ($(CI),true)
+	@sh scripts/fuzz.sh 8s
+endif
 
 ## models: fetch the detector models into models/ with checksum verification
 models:

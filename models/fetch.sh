@@ -10,11 +10,15 @@
 # repository) if present there with the right checksum. It says which source
 # it used. A checksum mismatch deletes the file and fails: a wrong model must
 # never sit where the edge worker looks for it.
+#
+# Environment: SHARED_DATA (see above), MODELS_DIR (where to put the files,
+# default this directory), FETCH_OFFLINE=1 (skip the download; tests use it).
 set -eu
 
 dir=$(cd "$(dirname "$0")" && pwd)
 shared=${SHARED_DATA:-$dir/../../shared/data}
 manifest=$dir/manifest.yaml
+out=${MODELS_DIR:-$dir}
 
 sha256() { sha256sum "$1" | cut -d' ' -f1; }
 
@@ -43,7 +47,7 @@ while read -r name file sha size url sharedpath; do
 		continue
 	fi
 	found=$((found + 1))
-	dest=$dir/$file
+	dest=$out/$file
 	if [ -f "$dest" ] && [ "$(sha256 "$dest")" = "$sha" ]; then
 		echo "$name: $file already present, sha256 ok"
 		continue
@@ -51,7 +55,7 @@ while read -r name file sha size url sharedpath; do
 	tmp=$dest.part
 	rm -f "$tmp"
 	source=""
-	if command -v curl >/dev/null 2>&1 && curl -fsSL --connect-timeout 10 --max-time 300 -o "$tmp" "$url" 2>/dev/null; then
+	if [ "${FETCH_OFFLINE:-}" != 1 ] && command -v curl >/dev/null 2>&1 && curl -fsSL --connect-timeout 10 --max-time 300 -o "$tmp" "$url" 2>/dev/null; then
 		source="downloaded from $url"
 	elif [ -n "$sharedpath" ] && [ -f "$shared/$sharedpath" ]; then
 		rm -f "$tmp"

@@ -159,3 +159,18 @@ func TestOpenWrongShapeModel(t *testing.T) {
 		t.Errorf("Open(wrong output name) = %v", err)
 	}
 }
+
+// FuzzCheckONNX: whatever the bytes, CheckONNX returns; it never panics or
+// runs past the buffer.
+func FuzzCheckONNX(f *testing.F) {
+	f.Add([]byte{0x08, 7, 0x3a, 2, 0x0a, 0})
+	f.Add([]byte("text"))
+	f.Add([]byte{0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Add([]byte{0x08, 7, 0x3a, 0x80, 0x80, 0x80, 0x80, 0x10})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		info, err := CheckONNX(b)
+		if err == nil && (len(info.Inputs) == 0 || len(info.Outputs) == 0 || info.Nodes == 0) {
+			t.Errorf("accepted a model without inputs, outputs or nodes: %+v", info)
+		}
+	})
+}

@@ -38,10 +38,13 @@ type Detector interface {
 // Options tune a model detector opened with Open or OpenFile. The zero
 // value uses the manifest's thresholds and NMS IoU.
 type Options struct {
-	// Thresholds overrides the manifest's minimum score per class.
+	// Thresholds sets the minimum score of the listed classes; it wins
+	// over MinScore and the manifest.
 	Thresholds map[events.Class]float64
-	// MinScore is the threshold for classes that neither Thresholds nor
-	// the manifest lists; 0 means 0.3.
+	// MinScore, when > 0, is the minimum score of every class not in
+	// Thresholds, replacing the manifest's per-class defaults (a camera
+	// config's single "score" setting). 0: the manifest's, or 0.3 for a
+	// class the manifest does not list.
 	MinScore float64
 	// NMSIoU overrides the manifest's NMS IoU when > 0.
 	NMSIoU float64
@@ -49,18 +52,17 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// thresholds merges manifest and option thresholds into a lookup for every
-// class.
+// thresholds resolves the minimum score of every class: Thresholds, else
+// MinScore, else the manifest, else 0.3.
 func (o Options) thresholds(md Model) map[events.Class]float64 {
-	def := o.MinScore
-	if def <= 0 {
-		def = 0.3
-	}
 	t := make(map[events.Class]float64, len(events.Classes))
 	for _, c := range events.Classes {
-		t[c] = def
+		t[c] = 0.3
 		if v, ok := md.Thresholds[c]; ok {
 			t[c] = v
+		}
+		if o.MinScore > 0 {
+			t[c] = o.MinScore
 		}
 		if v, ok := o.Thresholds[c]; ok {
 			t[c] = v

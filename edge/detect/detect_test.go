@@ -134,11 +134,22 @@ func TestParseManifestErrors(t *testing.T) {
 
 func TestOptionsThresholds(t *testing.T) {
 	md := Model{Thresholds: map[events.Class]float64{events.Pedestrian: 0.35, events.Car: 0.4}}
-	got := Options{Thresholds: map[events.Class]float64{events.Car: 0.6}, MinScore: 0.5}.thresholds(md)
-	want := map[events.Class]float64{events.Pedestrian: 0.35, events.Car: 0.6, events.Bicycle: 0.5, events.Bus: 0.5, events.Truck: 0.5, events.Motorcycle: 0.5}
-	for c, v := range want {
-		if got[c] != v {
-			t.Errorf("threshold[%s] = %g, want %g", c, got[c], v)
+	tests := []struct {
+		name string
+		opts Options
+		want map[events.Class]float64
+	}{
+		{"manifest, 0.3 for unlisted", Options{}, map[events.Class]float64{events.Pedestrian: 0.35, events.Car: 0.4, events.Bicycle: 0.3, events.Bus: 0.3}},
+		{"min score replaces manifest", Options{MinScore: 0.5}, map[events.Class]float64{events.Pedestrian: 0.5, events.Car: 0.5, events.Truck: 0.5}},
+		{"per class wins", Options{MinScore: 0.5, Thresholds: map[events.Class]float64{events.Car: 0.6}}, map[events.Class]float64{events.Pedestrian: 0.5, events.Car: 0.6, events.Motorcycle: 0.5}},
+		{"per class over manifest", Options{Thresholds: map[events.Class]float64{events.Pedestrian: 0.2}}, map[events.Class]float64{events.Pedestrian: 0.2, events.Car: 0.4}},
+	}
+	for _, tt := range tests {
+		got := tt.opts.thresholds(md)
+		for c, v := range tt.want {
+			if got[c] != v {
+				t.Errorf("%s: threshold[%s] = %g, want %g", tt.name, c, got[c], v)
+			}
 		}
 	}
 	if err := (Options{Thresholds: map[events.Class]float64{"walker": 0.3}}).validate(); err == nil {

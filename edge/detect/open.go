@@ -7,14 +7,17 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 
 	"gocv.io/x/gocv"
 )
 
-// OpenFile opens the model file at path, taking its checksum, input size
-// and decoding from the built-in manifest entry with the same file name:
-// what `--model yolox_nano.onnx` resolves to.
+// OpenFile opens a model given as a file path or a manifest name, taking
+// its checksum, input size and decoding from the built-in manifest entry
+// with the same file name (or name): what `--model yolox_nano.onnx` or
+// `--model yolox-nano` resolves to. A name is looked for in ./models and in
+// models/ next to the executable's directory.
 func OpenFile(ctx context.Context, path string, opts Options) (Detector, error) {
 	m, err := DefaultManifest()
 	if err != nil {
@@ -22,7 +25,17 @@ func OpenFile(ctx context.Context, path string, opts Options) (Detector, error) 
 	}
 	md, err := m.ForFile(path)
 	if err != nil {
-		return nil, err
+		byName, lerr := m.Lookup(path)
+		if lerr != nil {
+			return nil, err
+		}
+		dirs := []string{"models"}
+		if exe, err := os.Executable(); err == nil {
+			dirs = append(dirs, filepath.Join(filepath.Dir(exe), "..", "models"))
+		}
+		if md, err = byName.Locate(dirs...); err != nil {
+			return nil, err
+		}
 	}
 	return Open(ctx, md, opts)
 }

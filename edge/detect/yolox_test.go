@@ -7,6 +7,7 @@ import (
 	"image"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -296,4 +297,27 @@ func loadGT(tb testing.TB) map[int][]image.Rectangle {
 		tb.Fatal(err)
 	}
 	return gt
+}
+
+func TestOpenFile(t *testing.T) {
+	path := testenv.SharedData(t, "models", "yolox-nano", "yolox_nano.onnx")
+	quiet := Options{Logger: slog.New(slog.DiscardHandler)}
+	d, err := OpenFile(context.Background(), path, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Name() != "yolox-nano" {
+		t.Errorf("OpenFile(%s).Name() = %q", path, d.Name())
+	}
+	d.Close()
+	// A file the manifest does not know is refused: no decoding to use.
+	other := filepath.Join(t.TempDir(), "mystery.onnx")
+	if _, err := OpenFile(context.Background(), other, quiet); err == nil || !strings.Contains(err.Error(), `"mystery.onnx" is not a file in the manifest`) {
+		t.Errorf("OpenFile(unknown) = %v", err)
+	}
+	// A manifest name is looked up in ./models (edge/detect/models here:
+	// absent), and the error says where it looked.
+	if _, err := OpenFile(context.Background(), "fastestdet", quiet); err == nil || !strings.Contains(err.Error(), "FastestDet.onnx not found in models") {
+		t.Errorf("OpenFile(name, not fetched) = %v", err)
+	}
 }

@@ -334,7 +334,7 @@ func sortedByID(ds []drawn) []drawn {
 
 func round(v float64, digits int) float64 {
 	p := math.Pow(10, float64(digits))
-	return math.Round(v*p) / p
+	return math.Round(v*p)/p + 0 // + 0 turns −0 into 0 in the files
 }
 
 func writeScripted(w io.Writer, ss []Scripted) error {

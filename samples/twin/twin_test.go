@@ -506,6 +506,39 @@ func TestRenderOutputs(t *testing.T) {
 			t.Errorf("track %d: only %.0f%% of its box %v differs from the empty road", id, 100*share, b)
 		}
 	}
+	// The video holds the same pictures: as many frames, and frame 45
+	// decodes to the rendered one up to noise and JPEG loss.
+	vc, err := gocv.VideoCaptureFile(filepath.Join(dir, VideoFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vc.Close()
+	img := gocv.NewMat()
+	defer img.Close()
+	frames := 0
+	for vc.Read(&img) && !img.Empty() {
+		frames++
+		if frames == 45 {
+			if img.Cols() != 960 || img.Rows() != 540 {
+				t.Fatalf("video frame %dx%d", img.Cols(), img.Rows())
+			}
+			d := gocv.NewMat()
+			gocv.AbsDiff(img, full, &d)
+			for id, bs := range boxes {
+				roi := d.Region(bs[0])
+				m := roi.Mean()
+				roi.Close()
+				if mean := (m.Val1 + m.Val2 + m.Val3) / 3; mean > 8 {
+					t.Errorf("video frame 45, track %d: box differs from the rendered frame by %.1f levels on average", id, mean)
+				}
+			}
+			d.Close()
+		}
+	}
+	if frames != res.Frames {
+		t.Errorf("video has %d frames, rendered %d", frames, res.Frames)
+	}
+
 	png := filepath.Join(t.TempDir(), "frame45.png")
 	if !gocv.IMWrite(png, full) {
 		t.Fatalf("writing %s", png)

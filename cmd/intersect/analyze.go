@@ -48,6 +48,10 @@ polygon in metres), ...`)
 	fs.StringVar(&o.trajectories, "trajectories", "", "trajectory CSV to analyze")
 	fs.StringVar(&o.out, "out", "", "output directory (created if missing; required)")
 	configPath := fs.String("config", "", "conflict engine config, YAML (default: DESIGN.md's thresholds)")
+	video := fs.String("video", "", "recorded video to run the edge pipeline on (needs --camera)")
+	cameraPath := fs.String("camera", "", "camera config YAML for --video (calibration, zones, detector)")
+	cameraID := fs.String("camera-id", "", "camera of --camera to use (default: the first)")
+	model := fs.String("model", "", "ONNX detector model for --video (default: the camera's detector)")
 	if err := parse(fs, e.args); err != nil {
 		return err
 	}
@@ -65,10 +69,12 @@ polygon in metres), ...`)
 		}
 	}
 	switch {
+	case *video != "":
+		return analyzeVideo(ctx, e, *video, *cameraPath, *cameraID, *model, o.out, o.config)
 	case o.trajectories != "":
 		return analyzeTrajectories(ctx, e, o)
 	default:
-		return badInput("nothing to analyze: give --trajectories (see --help)")
+		return badInput("nothing to analyze: give --trajectories or --video (see --help)")
 	}
 }
 

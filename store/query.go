@@ -34,9 +34,15 @@ func (b *sqlBuilder) in(col string, vals []string) {
 	if len(vals) == 0 {
 		return
 	}
-	ps := make([]string, len(vals))
-	for i, v := range vals {
-		ps[i] = b.arg(v)
+	// Repeats are dropped: a list of 100,000 copies of one valid value must
+	// not become 100,000 placeholders.
+	seen := make(map[string]bool, len(vals))
+	var ps []string
+	for _, v := range vals {
+		if !seen[v] {
+			seen[v] = true
+			ps = append(ps, b.arg(v))
+		}
 	}
 	b.where = append(b.where, col+" IN ("+strings.Join(ps, ", ")+")")
 }

@@ -369,6 +369,7 @@ func testFilters(t *testing.T, s store.Store) {
 			func(n *events.NearMiss) bool {
 				return n.Site == "main-and-5th" && n.Severity != events.Minor && n.PETS != nil && *n.PETS <= 1.5 && !n.Time.Before(from)
 			}},
+		{"repeated values", store.Filter{Severities: slices.Repeat([]events.Severity{events.Minor}, 70000)}, func(n *events.NearMiss) bool { return n.Severity == events.Minor }},
 		{"injection attempt", store.Filter{Site: "x' OR '1'='1", Zone: "'); DROP TABLE near_misses; --"}, func(*events.NearMiss) bool { return false }},
 	}
 	for _, c := range cases {

@@ -86,7 +86,9 @@ type Motion struct {
 	mask   gocv.Mat
 	openK  gocv.Mat
 	closeK gocv.Mat
-	frames int
+	frames int // since the background model was (re)started
+	lastW  int
+	lastH  int
 }
 
 // NewMotion builds a motion detector.
@@ -120,13 +122,19 @@ func (m *Motion) Close() error {
 }
 
 // Detect updates the background model with frame and returns the moving
-// blobs. The first WarmupFrames frames return no detections.
+// blobs. The first WarmupFrames frames (after the start or a change of
+// frame size) return no detections.
 func (m *Motion) Detect(frame gocv.Mat) ([]Detection, error) {
 	if err := checkFrame(frame); err != nil {
 		return nil, fmt.Errorf("%s: %w", m.Name(), err)
 	}
 	bgr := bgrView(frame, &m.conv)
 	fw, fh := bgr.Cols(), bgr.Rows()
+	if fw != m.lastW || fh != m.lastH {
+		// MOG2 restarts its model on a new size (a reconnected stream with
+		// other settings); so does the warm-up.
+		m.frames, m.lastW, m.lastH = 0, fw, fh
+	}
 	src := bgr
 	sw, sh := fw, fh
 	if m.cfg.Scale < 1 {

@@ -87,6 +87,14 @@ func TestMotionSyntheticBlob(t *testing.T) {
 	if IoU(last[0].Box, block) < 0.6 || last[0].Class != events.Pedestrian || last[0].Score < 0.5 {
 		t.Errorf("moving block %v: detection %+v, want a pedestrian box on it", block, last[0])
 	}
+	// A new frame size restarts the model: warm-up again, no crash.
+	small := gocv.NewMatWithSize(120, 160, gocv.MatTypeCV8UC3)
+	defer small.Close()
+	for i := 0; i < 5; i++ {
+		if dets, err := m.Detect(small); err != nil || len(dets) != 0 {
+			t.Fatalf("frame %d after resize: %v, %v; want warm-up", i, dets, err)
+		}
+	}
 }
 
 // TestMotionOnPETS runs MOG2 over the first 200 frames of vtest.avi and

@@ -55,7 +55,7 @@ a disk. Give a cluster's seed list comma-separated.`)
 	fs.DurationVar(&mix.HealthEvery, "health-every", mix.HealthEvery, "health report period per camera (0: none)")
 	fs.Uint64Var(&layout.Seed, "seed", 1, "random seed of the mix")
 	fs.IntVar(&opts.MaxPending, "max-pending", 4096, "async publishes awaiting their ack")
-	fs.IntVar(&replicas, "replicas", 1, "stream replicas when declaring the streams (3 on a 3-node cluster)")
+	fs.IntVar(&replicas, "replicas", 0, "stream replicas when declaring the streams (0: 3 on a cluster of 3 or more nodes, else 1)")
 	fs.BoolVar(&bySubject, "by-subject", false, "also print the count per subject")
 	if err := parse(fs, e.args); err != nil {
 		return err
@@ -71,8 +71,8 @@ a disk. Give a cluster's seed list comma-separated.`)
 		return badInput("set --duration or --count: the run needs an end")
 	case opts.Count < 0 || opts.Duration < 0:
 		return badInput("--count and --duration must not be negative")
-	case replicas < 1 || replicas > 5:
-		return badInput("--replicas %d: want 1..5", replicas)
+	case replicas < 0 || replicas > 5:
+		return badInput("--replicas %d: want 0 (auto) or 1..5", replicas)
 	}
 	gen, err := loadgen.NewGenerator(layout, mix)
 	if err != nil {
@@ -88,6 +88,9 @@ a disk. Give a cluster's seed list comma-separated.`)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return fmt.Errorf("JetStream on %s: %w", natsURL, err)
+	}
+	if replicas == 0 {
+		replicas = bus.ReplicasFor(nc)
 	}
 	if err := bus.EnsureStreams(cctx, js, replicas); err != nil {
 		return err

@@ -114,10 +114,12 @@ type Advisor struct {
 	mu      sync.Mutex
 	hist    *history
 	weather *events.WeatherObservation // latest observation; nil: none yet (dry)
-	// recent are recommendations published but maybe not yet stored by
-	// ingest; they count as pending so that a quick re-evaluation does not
-	// propose them twice.
+	// recent are recommendations published but not yet seen in the store;
+	// they count as pending (until stored or expired) so that neither a
+	// quick re-evaluation nor a stalled ingest makes the advisor propose
+	// them twice.
 	recent map[string]*events.Recommendation
+	warned map[string]bool // recent ones logged as missing from the store
 	// approvalSent are approvals republished by this process.
 	approvalSent map[string]bool
 
@@ -147,7 +149,7 @@ func NewAdvisor(js jetstream.JetStream, st Store, plan *signals.Plan, key ed2551
 		js: js, st: st, plan: plan, pub: pub, cfg: cfg,
 		core: &signals.Advisor{Plan: plan, Key: key, KeyID: keyID},
 		log:  log.With("site", plan.Site, "controller", plan.Controller),
-		hist: newHistory(cfg.Window, cfg.MaxEvents), recent: map[string]*events.Recommendation{},
+		hist: newHistory(cfg.Window, cfg.MaxEvents), recent: map[string]*events.Recommendation{}, warned: map[string]bool{},
 		approvalSent: map[string]bool{}, wake: make(chan struct{}, 1),
 	}, nil
 }
@@ -519,9 +521,14 @@ func (a *Advisor) Evaluate(ctx context.Context) (Report, error) {
 	}
 	a.mu.Lock()
 	for id, r := range a.recent {
-		if _, stored := byID[id]; stored || now.Sub(r.Time) > time.Minute+a.cfg.Every {
+		if _, stored := byID[id]; stored || !now.Before(r.ValidUntil) {
 			delete(a.recent, id)
+			delete(a.warned, id)
 			continue
+		}
+		if now.Sub(r.Time) > time.Minute && !a.warned[id] {
+			a.warned[id] = true
+			a.log.Warn("a published recommendation is not in the store after a minute; is ingest running?", "id", id, "rule", r.Rule)
 		}
 		pending = append(pending, r)
 		if r.Rule == RuleRollback {

@@ -18,10 +18,23 @@ import (
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// sampleConfig is the committed vtest camera.
+// sampleConfig is a copy of the committed vtest camera whose video and
+// model point at the shared data, so the tests do not depend on `make deps`
+// and `make models` having run.
 func sampleConfig(t testing.TB) string {
-	testenv.SharedData(t, "pets09-s2l1", "vtest.avi")
-	return filepath.Join(testenv.RepoRoot(), "samples", "cameras", "vtest.yaml")
+	video := testenv.SharedData(t, "pets09-s2l1", "vtest.avi")
+	model := testenv.SharedData(t, "models", "yolox-nano", "yolox_nano.onnx")
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "samples", "cameras", "vtest.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), "source: ../video/vtest.avi", "source: "+video, 1)
+	s = strings.Replace(s, "model: ../../models/yolox_nano.onnx", "model: "+model, 1)
+	p := filepath.Join(t.TempDir(), "vtest.yaml")
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // TestAnalyzeVTest runs the offline pipeline on the first frames of
@@ -95,7 +108,6 @@ func motionConfig(t *testing.T, cfg string) string {
 	i := strings.Index(s, "      kind: yolox")
 	j := strings.Index(s, "      score:")
 	s = s[:i] + "      kind: motion\n" + s[j:]
-	s = strings.ReplaceAll(s, "../../../shared/data/", filepath.Join(testenv.RepoRoot(), "..", "shared", "data")+"/")
 	p := filepath.Join(t.TempDir(), "motion.yaml")
 	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
 		t.Fatal(err)

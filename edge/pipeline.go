@@ -39,7 +39,12 @@ import (
 // reaches OpenCV (detect.OpenFile checks it first).
 func OpenDetector(ctx context.Context, cam *camera.Camera, h calib.Homography, model string, log *slog.Logger) (detect.Detector, error) {
 	if model == "" && cam.Detector.Kind == "yolox" {
-		model = cam.Detector.Model
+		if cam.Detector.ModelMissing() {
+			log.Warn("detector model not found; using the motion detector (fetch models with `make models`)",
+				"camera", cam.ID, "model", cam.Detector.Model)
+		} else {
+			model = cam.Detector.Model
+		}
 	}
 	if model != "" {
 		th := map[events.Class]float64{}

@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -67,6 +68,20 @@ type Detector struct {
 	Score      float64            `yaml:"score"`
 	NMS        float64            `yaml:"nms"`     // IoU for non-maximum suppression, default 0.45
 	Classes    []string           `yaml:"classes"` // classes to keep; empty keeps all
+	// Fallback "motion" lets a yolox camera run the motion detector when
+	// its model file is absent (say, before `make models`), with a warning
+	// in the log. A model that is present but bad is still an error.
+	Fallback string `yaml:"fallback"`
+}
+
+// ModelMissing reports whether the camera asks for YOLOX, allows the motion
+// fallback, and its model file is absent.
+func (d Detector) ModelMissing() bool {
+	if d.Kind != "yolox" || d.Fallback != "motion" || d.Model == "" {
+		return false
+	}
+	_, err := os.Stat(d.Model)
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // Calibration maps the image to the ground.
@@ -402,7 +417,9 @@ func (c *Camera) validateDetector(p string, f *File) []string {
 		if d.Model == "" {
 			add(p+".model", "required for kind yolox")
 		} else if st, err := os.Stat(f.Resolve(d.Model)); err != nil {
-			add(p+".model", "%v", err)
+			if !(d.Fallback == "motion" && errors.Is(err, fs.ErrNotExist)) {
+				add(p+".model", "%v", err)
+			}
 		} else if st.IsDir() {
 			add(p+".model", "%s is a directory", f.Resolve(d.Model))
 		}
@@ -410,6 +427,9 @@ func (c *Camera) validateDetector(p string, f *File) []string {
 		add(p+".kind", "required: yolox or motion")
 	default:
 		add(p+".kind", "unknown detector %q (want yolox or motion)", d.Kind)
+	}
+	if d.Fallback != "" && d.Fallback != "motion" {
+		add(p+".fallback", "unknown fallback %q (want motion or nothing)", d.Fallback)
 	}
 	classes := make([]string, 0, len(d.Thresholds))
 	for k := range d.Thresholds {

@@ -43,8 +43,8 @@ var zonePixels = []struct {
 
 func main() {
 	calibPath := flag.String("calib", "../shared/data/pets09-s2l1/View_001_calibration.xml", "PETS Tsai calibration XML")
-	video := flag.String("video", "../../../shared/data/pets09-s2l1/vtest.avi", "source path to write (relative to the YAML's directory)")
-	model := flag.String("model", "../../../shared/data/models/yolox-nano/yolox_nano.onnx", "YOLOX-nano model path to write (relative to the YAML's directory)")
+	video := flag.String("video", "../video/vtest.avi", "source path to write (relative to the YAML's directory; make deps installs it there)")
+	model := flag.String("model", "../../models/yolox_nano.onnx", "YOLOX-nano model path to write (relative to the YAML's directory; make models fetches it there)")
 	flag.Parse()
 	cam, err := LoadTsai(*calibPath)
 	if err != nil {
@@ -78,7 +78,8 @@ cameras:
       kind: yolox
 `)
 	fmt.Fprintf(&b, "      model: %s\n", model)
-	b.WriteString(`      score: 0.35
+	b.WriteString(`      fallback: motion # until ` + "`make models`" + ` has fetched the model
+      score: 0.35
       nms: 0.45
       thresholds: {pedestrian: 0.35, car: 0.4, bus: 0.4, truck: 0.4}
     calibration:

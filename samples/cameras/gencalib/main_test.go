@@ -25,7 +25,7 @@ func TestSampleIsUpToDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got bytes.Buffer
-	if err := Write(&got, cam, "../../../shared/data/pets09-s2l1/vtest.avi", "../../../shared/data/models/yolox-nano/yolox_nano.onnx"); err != nil {
+	if err := Write(&got, cam, "../video/vtest.avi", "../../models/yolox_nano.onnx"); err != nil {
 		t.Fatal(err)
 	}
 	want, err := os.ReadFile("../vtest.yaml")

@@ -90,7 +90,7 @@ func BenchmarkFastestDet(b *testing.B) { benchDetector(b, openShared(b, "fastest
 // BenchmarkMotion is frames/s of the MOG2 motion detector at its default
 // half resolution, contours and classification included.
 func BenchmarkMotion(b *testing.B) {
-	m, err := NewMotion(MotionConfig{})
+	m, err := NewMotion(MotionConfig{Logger: quiet()})
 	if err != nil {
 		b.Fatal(err)
 	}

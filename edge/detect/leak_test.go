@@ -28,7 +28,7 @@ func TestNoMatLeaks(t *testing.T) {
 	for _, name := range []string{"yolox-nano", "fastestdet", "motion"} {
 		var d Detector
 		if name == "motion" {
-			mo, err := NewMotion(MotionConfig{WarmupFrames: -1})
+			mo, err := NewMotion(MotionConfig{WarmupFrames: -1, Logger: quiet()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -37,7 +37,7 @@ func TestNoMatLeaks(t *testing.T) {
 			md, _ := m.Lookup(name)
 			md.Path = sharedModelPath(t, md)
 			var err error
-			if d, err = Open(t.Context(), md, Options{}); err != nil {
+			if d, err = Open(t.Context(), md, Options{Logger: quiet()}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -3,6 +3,7 @@ package detect
 import (
 	"fmt"
 	"image"
+	"log/slog"
 	"math"
 
 	"gocv.io/x/gocv"
@@ -34,6 +35,8 @@ type MotionConfig struct {
 	// road user in a box (the worker builds it from the camera's
 	// homography); ok=false falls back to the pixel rules. See classify.
 	Footprint func(box image.Rectangle) (widthM, depthM float64, ok bool)
+	// Logger gets one line saying the motion detector runs; nil: slog.Default().
+	Logger *slog.Logger
 }
 
 func (c MotionConfig) withDefaults() (MotionConfig, error) {
@@ -97,6 +100,12 @@ func NewMotion(cfg MotionConfig) (*Motion, error) {
 	if err != nil {
 		return nil, err
 	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log.Info("detector started", "detector", "motion-mog2", "scale", cfg.Scale, "history", cfg.History,
+		"var_threshold", cfg.VarThreshold, "min_area_px", cfg.MinAreaPx, "footprint", cfg.Footprint != nil)
 	return &Motion{
 		cfg:    cfg,
 		mog:    gocv.NewBackgroundSubtractorMOG2WithParams(cfg.History, cfg.VarThreshold, true),

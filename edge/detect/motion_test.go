@@ -56,7 +56,7 @@ func TestMotionConfigErrors(t *testing.T) {
 // grey background: after warm-up exactly one pedestrian-shaped box must sit
 // on it, and a still scene must give nothing.
 func TestMotionSyntheticBlob(t *testing.T) {
-	m, err := NewMotion(MotionConfig{WarmupFrames: 5})
+	m, err := NewMotion(MotionConfig{WarmupFrames: 5, Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestMotionSyntheticBlob(t *testing.T) {
 // checks that, once the background is learned, most ground-truth people
 // are covered by a motion box and most boxes are classed pedestrian.
 func TestMotionOnPETS(t *testing.T) {
-	m, err := NewMotion(MotionConfig{})
+	m, err := NewMotion(MotionConfig{Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func openShared(tb testing.TB, name string, opts Options) Detector {
 	}
 	md.Path = sharedModelPath(tb, md)
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
+		opts.Logger = quiet()
 	}
 	d, err := Open(context.Background(), md, opts)
 	if err != nil {
@@ -41,6 +41,9 @@ func openShared(tb testing.TB, name string, opts Options) Detector {
 	tb.Cleanup(func() { d.Close() })
 	return d
 }
+
+// quiet is a logger for tests: the load lines are noise there.
+func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // sharedModelPath is md's file in the team's shared data, or a skip.
 func sharedModelPath(tb testing.TB, md Model) string {
@@ -133,7 +136,7 @@ func TestYOLOXOnPETSFrame(t *testing.T) {
 
 func TestDetectBadFrames(t *testing.T) {
 	yolox := openShared(t, "yolox-nano", Options{})
-	motion, err := NewMotion(MotionConfig{})
+	motion, err := NewMotion(MotionConfig{Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,8 +304,8 @@ func loadGT(tb testing.TB) map[int][]image.Rectangle {
 
 func TestOpenFile(t *testing.T) {
 	path := testenv.SharedData(t, "models", "yolox-nano", "yolox_nano.onnx")
-	quiet := Options{Logger: slog.New(slog.DiscardHandler)}
-	d, err := OpenFile(context.Background(), path, quiet)
+	quietOpts := Options{Logger: quiet()}
+	d, err := OpenFile(context.Background(), path, quietOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,12 +315,12 @@ func TestOpenFile(t *testing.T) {
 	d.Close()
 	// A file the manifest does not know is refused: no decoding to use.
 	other := filepath.Join(t.TempDir(), "mystery.onnx")
-	if _, err := OpenFile(context.Background(), other, quiet); err == nil || !strings.Contains(err.Error(), `"mystery.onnx" is not a file in the manifest`) {
+	if _, err := OpenFile(context.Background(), other, quietOpts); err == nil || !strings.Contains(err.Error(), `"mystery.onnx" is not a file in the manifest`) {
 		t.Errorf("OpenFile(unknown) = %v", err)
 	}
 	// A manifest name is looked up in ./models (edge/detect/models here:
 	// absent), and the error says where it looked.
-	if _, err := OpenFile(context.Background(), "fastestdet", quiet); err == nil || !strings.Contains(err.Error(), "FastestDet.onnx not found in models") {
+	if _, err := OpenFile(context.Background(), "fastestdet", quietOpts); err == nil || !strings.Contains(err.Error(), "FastestDet.onnx not found in models") {
 		t.Errorf("OpenFile(name, not fetched) = %v", err)
 	}
 }

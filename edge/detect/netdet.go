@@ -118,6 +118,11 @@ func (d *netDetector) Detect(frame gocv.Mat) ([]Detection, error) {
 	d.dets = d.dets[:0]
 	bounds := image.Rect(0, 0, fw, fh)
 	emit := func(x0, y0, x1, y1 float64, score float64, c events.Class) {
+		// A model outside the manifest's checksum may emit NaN or huge
+		// values; converting those to int is undefined, so drop them.
+		if !(math.Abs(x0) < 1e6 && math.Abs(y0) < 1e6 && math.Abs(x1) < 1e6 && math.Abs(y1) < 1e6 && score >= 0 && score <= 1) {
+			return
+		}
 		b := image.Rect(int(math.Round(x0*sx)), int(math.Round(y0*sy)), int(math.Round(x1*sx)), int(math.Round(y1*sy))).Intersect(bounds)
 		if b.Dx() < 2 || b.Dy() < 2 {
 			return

@@ -40,17 +40,20 @@ func testLog(t testing.TB) *slog.Logger {
 // rig is the whole live loop on one machine: embedded NATS, SQLite,
 // ingest, the API, the advisor and a controller agent.
 type rig struct {
-	t    *testing.T
-	ctx  context.Context
-	nc   *nats.Conn
-	js   jetstream.JetStream
-	st   store.Store
-	api  *httptest.Server
-	adv  *live.Advisor
-	ctl  *live.Controller
-	plan *signals.Plan
-	pub  ed25519.PublicKey
-	out  *syncBuffer
+	t   *testing.T
+	ctx context.Context
+	nc  *nats.Conn
+	js  jetstream.JetStream // ingest's connection (the test publishes with it)
+	// advJS is the advisor's connection: under least privilege the only
+	// one that may publish weather.
+	advJS jetstream.JetStream
+	st    store.Store
+	api   *httptest.Server
+	adv   *live.Advisor
+	ctl   *live.Controller
+	plan  *signals.Plan
+	pub   ed25519.PublicKey
+	out   *syncBuffer
 	// startAdvisor runs the advisor; tests publish their history first.
 	startAdvisor func()
 }
@@ -81,24 +84,59 @@ func loadPlan(t testing.TB) *signals.Plan {
 	return p
 }
 
-func newRig(t *testing.T, cfg live.Config) *rig {
+func newRig(t *testing.T, cfg live.Config) *rig { return buildRig(t, cfg, false) }
+
+// buildRig starts the loop; with secure, the server enforces one NKey
+// identity per part (bus.Permissions) over TLS, so every NATS call the
+// advisor and the agent make must be one their role allows.
+func buildRig(t *testing.T, cfg live.Config, secure bool) *rig {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	log := testLog(t)
-	srv, err := bus.StartServer(ctx, bus.ServerOptions{DataDir: t.TempDir()})
+	var d bus.Deployment
+	opts := bus.ServerOptions{DataDir: t.TempDir()}
+	if secure {
+		d = bus.Deployment{Dir: filepath.Join(t.TempDir(), "nats")}
+		if _, err := d.Create([]bus.Identity{
+			{Name: "ingest", Role: bus.RoleIngest},
+			{Name: "advisor:demo", Role: bus.RoleAdvisor, Site: "demo"},
+			{Name: "controller:demo:ctl-1", Role: bus.RoleController, Site: "demo", Controller: "ctl-1"},
+		}, []string{"127.0.0.1", "localhost"}); err != nil {
+			t.Fatal(err)
+		}
+		opts.Configure = d.ConfigureServer()
+	}
+	srv, err := bus.StartServer(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	nc, err := bus.Connect(ctx, srv.ClientURL(), "live-test", log)
-	if err != nil {
-		t.Fatal(err)
+	var conns []*nats.Conn
+	connect := func(identity string) jetstream.JetStream {
+		var o []nats.Option
+		if secure {
+			if o, err = d.Credentials(identity).Options(log); err != nil {
+				t.Fatal(err)
+			}
+		}
+		nc, err := bus.Connect(ctx, srv.ClientURL(), identity, log, o...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, nc)
+		js, err := jetstream.New(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return js
 	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := connect("ingest")
+	nc := conns[0]
 	if err := bus.EnsureStreams(ctx, js, 1); err != nil {
 		t.Fatal(err)
+	}
+	advJS, ctlJS := js, js
+	if secure {
+		advJS, ctlJS = connect("advisor:demo"), connect("controller:demo:ctl-1")
 	}
 	st, err := store.Open(ctx, "", t.TempDir(), log)
 	if err != nil {
@@ -108,8 +146,8 @@ func newRig(t *testing.T, cfg live.Config) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, ctx: ctx, nc: nc, js: js, st: st, plan: loadPlan(t), pub: pub, out: &syncBuffer{}}
-	r.adv, err = live.NewAdvisor(js, st, r.plan, key, cfg, log.With("part", "advisor"))
+	r := &rig{t: t, ctx: ctx, nc: nc, js: js, advJS: advJS, st: st, plan: loadPlan(t), pub: pub, out: &syncBuffer{}}
+	r.adv, err = live.NewAdvisor(advJS, st, r.plan, key, cfg, log.With("part", "advisor"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +155,7 @@ func newRig(t *testing.T, cfg live.Config) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.ctl, err = live.NewController(js, core, r.out, log.With("part", "controller"))
+	r.ctl, err = live.NewController(ctlJS, core, r.out, log.With("part", "controller"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +178,9 @@ func newRig(t *testing.T, cfg live.Config) *rig {
 		cancel()
 		wg.Wait()
 		r.api.Close()
-		nc.Close()
+		for _, nc := range conns {
+			nc.Close()
+		}
 		st.Close()
 		srv.Shutdown()
 	})
@@ -495,5 +535,34 @@ func TestWeatherSnowThenDry(t *testing.T) {
 	r.waitState(deploy.ID, events.RolledBack, time.Second)
 	if s := r.ctl.Stats(); s.Applied != 2 || s.Rejected != 0 {
 		t.Fatalf("controller stats %+v, want the snow clearance and its rollback applied", s)
+	}
+}
+
+// TestLeastPrivilege runs the advisor and the agent under their own NKey
+// identities on a server that enforces bus.Permissions: the advisor's
+// filtered durable "advisor", its publishes and the agent's filtered
+// ctl-<site>-<id> consumer and ack must all be ones their roles allow.
+func TestLeastPrivilege(t *testing.T) {
+	r := buildRig(t, live.Config{Every: time.Hour, ApprovalPoll: 100 * time.Millisecond}, true)
+	r.startAdvisor()
+	// Only the advisor identity (and weather providers) may publish weather.
+	if _, err := bus.Publish(r.ctx, r.advJS, weatherObs(events.Ice, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	var target *events.Recommendation
+	waitFor(t, 10*time.Second, "ice clearance recommendations", func() (bool, string) {
+		recs := r.recs(events.Proposed)
+		for i := range recs {
+			if recs[i].Rule == signals.RuleClearance && recs[i].Target.Phase == 4 {
+				target = &recs[i]
+				return true, ""
+			}
+		}
+		return false, summary(recs)
+	})
+	r.approve(target.ID, "ops@city.gov", "ice storm")
+	r.waitState(target.ID, events.Deployed, 15*time.Second)
+	if s := r.ctl.Stats(); s.Applied != 1 || s.Rejected != 0 {
+		t.Fatalf("controller stats %+v, want one applied", s)
 	}
 }

@@ -91,7 +91,7 @@ func TestHistoryPrune(t *testing.T) {
 	}
 }
 
-func demoPlan(t *testing.T) *signals.Plan {
+func demoPlan(t testing.TB) *signals.Plan {
 	t.Helper()
 	p, err := signals.LoadPlan(filepath.Join(testenv.RepoRoot(), "samples", "plans", "demo.yaml"))
 	if err != nil {

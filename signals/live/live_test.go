@@ -56,6 +56,10 @@ type rig struct {
 	out   *syncBuffer
 	// startAdvisor runs the advisor; tests publish their history first.
 	startAdvisor func()
+	// runAdvisor runs another advisor until stop is called.
+	runAdvisor func(*live.Advisor) (stop func())
+	key        ed25519.PrivateKey
+	log        *slog.Logger
 }
 
 type syncBuffer struct {
@@ -174,6 +178,20 @@ func buildRig(t *testing.T, cfg live.Config, secure bool) *rig {
 	run("ingest", ingest.New(js, st, ingest.Config{MaxWait: 50 * time.Millisecond}, log.With("part", "ingest")).Run)
 	run("controller", r.ctl.Run)
 	r.startAdvisor = func() { run("advisor", r.adv.Run) }
+	r.key, r.log = key, log
+	r.runAdvisor = func(a *live.Advisor) (stop func()) {
+		actx, acancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done)
+			if err := a.Run(actx); err != nil && actx.Err() == nil {
+				t.Errorf("advisor: %v", err)
+			}
+		}()
+		return func() { acancel(); <-done }
+	}
 	t.Cleanup(func() {
 		cancel()
 		wg.Wait()
@@ -564,5 +582,57 @@ func TestLeastPrivilege(t *testing.T) {
 	r.waitState(target.ID, events.Deployed, 15*time.Second)
 	if s := r.ctl.Stats(); s.Applied != 1 || s.Rejected != 0 {
 		t.Fatalf("controller stats %+v, want one applied", s)
+	}
+}
+
+// TestRestartSeedsFromStore: the durable consumer does not hand a restarted
+// advisor what it acknowledged before, so the window must come back from
+// the store, or a restart would silence every rule until the evidence
+// piled up again.
+func TestRestartSeedsFromStore(t *testing.T) {
+	r := newRig(t, live.Config{Every: time.Hour, ApprovalPoll: time.Hour})
+	now := time.Now()
+	r.publish(rightTurnConflicts(now, 12)...)
+	r.publish(crossings(now, 260)...)
+	cfg := live.Config{Every: time.Hour, ApprovalPoll: time.Hour}
+	first, err := live.NewAdvisor(r.advJS, r.st, r.plan, r.key, cfg, r.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := r.runAdvisor(first)
+	waitFor(t, 10*time.Second, "the first advisor to read the stream", func() (bool, string) {
+		nm, cr, _ := first.Window()
+		return first.Evaluations() >= 1 && nm == 12 && cr == 260, fmt.Sprint(nm, " ", cr)
+	})
+	waitFor(t, 10*time.Second, "ingest to store the history", func() (bool, string) {
+		sites, err := r.st.Sites(r.ctx)
+		if err != nil || len(sites) != 1 {
+			return false, fmt.Sprint(sites, err)
+		}
+		return sites[0].NearMisses == 12 && sites[0].Tracks == 520, fmt.Sprintf("%+v", sites[0])
+	})
+	stop()
+
+	second, err := live.NewAdvisor(r.advJS, r.st, r.plan, r.key, cfg, r.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.runAdvisor(second)()
+	waitFor(t, 10*time.Second, "the restarted advisor's first evaluation", func() (bool, string) {
+		return second.Evaluations() >= 1, ""
+	})
+	if nm, cr, _ := second.Window(); nm != 12 || cr != 260 {
+		t.Fatalf("restarted window holds %d near misses and %d crossings, want 12 and 260 from the store", nm, cr)
+	}
+	// It must not propose the LPI the first one proposed.
+	time.Sleep(300 * time.Millisecond)
+	n := 0
+	for _, rec := range r.recs() {
+		if rec.Rule == signals.RuleLPI {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d LPI recommendations after the restart, want 1: %s", n, summary(r.recs()))
 	}
 }

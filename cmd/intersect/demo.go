@@ -17,14 +17,18 @@ func demoCommand() command {
 }
 
 func runDemo(ctx context.Context, e env) error {
-	fs := newFlags(e, "demo", "demo [--addr 127.0.0.1:8080] [--data-dir DIR]", `
+	fs := newFlags(e, "demo", "demo [--addr 127.0.0.1:8080] [--data-dir DIR] [--samples DIR]", `
 Runs everything in one process: an embedded NATS server (random free port),
-the SQLite store, ingest, the API and dashboard on --addr, and edge workers on
-the sample cameras. Stop it with Ctrl-C; every part shuts down cleanly and its
-data (JetStream and SQLite under --data-dir) is kept for the next run.`)
+the SQLite store, ingest, edge workers on the sample cameras (the real
+vtest.avi and a rendered intersection with scripted near misses, rendered
+into the data dir on first run), and the API and dashboard on --addr.
+Recorded videos are replayed when they end, as if they were live cameras.
+Stop it with Ctrl-C: every part shuts down cleanly and its data (JetStream
+and SQLite under --data-dir) is kept for the next run.`)
 	var c commonFlags
 	c.register(fs, "data/demo")
 	addr := fs.String("addr", "127.0.0.1:8080", "address of the dashboard and API")
+	samples := fs.String("samples", "samples", "directory of the sample cameras, video and timing plan")
 	if err := parse(fs, e.args); err != nil {
 		return err
 	}
@@ -35,24 +39,39 @@ data (JetStream and SQLite under --data-dir) is kept for the next run.`)
 	if err != nil {
 		return err
 	}
+	defer l.Close()
 	st, err := openStore(ctx, &c, e.log)
 	if err != nil {
-		l.Close()
 		return err
 	}
 	defer st.Close()
 	b, err := openBus(ctx, &c, "intersect-demo", e.log)
 	if err != nil {
-		l.Close()
 		return err
 	}
 	defer b.close()
+	cams, err := demoCameraFiles(ctx, *samples, c.dataDir, e.log)
+	if err != nil {
+		return err
+	}
+	snaps, err := api.OpenSnapshots(ctx, b.js)
+	if err != nil {
+		return err
+	}
+	hub := api.NewHub(api.HubOptions{Log: e.log.With("part", "live")})
+	defer hub.Close()
+	srv := api.New(api.Options{Store: st, Log: e.log.With("part", "api"), Snapshots: snaps, Live: hub})
+	in := ingest.New(b.js, st, ingest.Config{}, e.log.With("part", "ingest"))
 
 	g := newGroup(ctx)
-	in := ingest.New(b.js, st, ingest.Config{}, e.log.With("part", "ingest"))
 	g.spawn("ingest", in.Run)
-	srv := api.New(api.Options{Store: st, Log: e.log.With("part", "api")})
-	g.spawn("api", func(ctx context.Context) error { return serveHTTP(ctx, l, srv.Handler(), e.log) })
+	g.spawn("cameras", func(ctx context.Context) error { return runDemoCameras(ctx, cams, b, c.dataDir, e.log) })
+	g.spawn("live feed", func(ctx context.Context) error { return hub.Feed(ctx, b.nc) })
+	g.spawn("api", func(ctx context.Context) error {
+		err := serveHTTP(ctx, l, srv.Handler(), e.log)
+		hub.Close() // hijacked websockets outlive http.Server.Shutdown
+		return err
+	})
 	fmt.Fprintf(e.stdout, "intersect demo is running. Dashboard: http://%s/  (Ctrl-C to stop)\n", l.Addr())
 	err = g.wait()
 	e.log.Info("demo stopped", "ingest", in.Stats())

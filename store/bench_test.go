@@ -31,17 +31,24 @@ func benchBatches(n int) [][]events.Event {
 }
 
 // benchWrite writes b.N batches of 500 near misses and reports events/s.
-func benchWrite(b *testing.B, s store.Store) {
+// With overlap, every batch after the first repeats one event of the
+// previous batch, as a redelivery after a lost ack would.
+func benchWrite(b *testing.B, s store.Store, overlap bool) {
 	ctx := context.Background()
 	batches := benchBatches(b.N)
+	if overlap {
+		for i := 1; i < len(batches); i++ {
+			batches[i][0] = batches[i-1][1]
+		}
+	}
 	b.ResetTimer()
 	for i := range b.N {
 		res, err := s.Write(ctx, store.Batch{Events: batches[i]})
 		if err != nil {
 			b.Fatal(err)
 		}
-		if res.Inserted != benchBatch {
-			b.Fatalf("inserted %d of %d", res.Inserted, benchBatch)
+		if want := benchBatch - min(i, btoi(overlap)); res.Inserted != want {
+			b.Fatalf("inserted %d of %d", res.Inserted, want)
 		}
 	}
 	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "events/s")
@@ -107,3 +114,10 @@ func benchQueries(b *testing.B, s store.Store) {
 }
 
 func ptr(v float64) *float64 { return &v }
+
+func btoi(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
+}

@@ -154,14 +154,14 @@ func TestPostgresReopenAndNewerSchema(t *testing.T) {
 
 func BenchmarkWritePostgres(b *testing.B) {
 	for _, mode := range []struct {
-		name     string
-		multiRow bool
-	}{{"copy", false}, {"multirow", true}} {
+		name              string
+		multiRow, overlap bool
+	}{{"copy", false, false}, {"multirow", true, false}, {"copy-redelivered", false, true}, {"multirow-redelivered", true, true}} {
 		b.Run(mode.name, func(b *testing.B) {
 			s := openPG(b, testenv.FreshPostgres(b))
 			defer s.Close()
 			store.SetPGMultiRow(s, mode.multiRow)
-			benchWrite(b, s)
+			benchWrite(b, s, mode.overlap)
 		})
 	}
 }

@@ -129,7 +129,7 @@ func TestOpenPostgresUnreachable(t *testing.T) {
 func BenchmarkWriteSQLite(b *testing.B) {
 	s := openSQLite(b, b.TempDir())
 	defer s.Close()
-	benchWrite(b, s)
+	benchWrite(b, s, false)
 }
 
 // rawSQLite opens the store's file directly, to tamper with it.

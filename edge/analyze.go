@@ -35,6 +35,10 @@ type AnalyzeOptions struct {
 	// MaxFrames stops after this many frames (0: the whole video); for
 	// tests and quick looks.
 	MaxFrames int
+	// OnResult, when set, sees every frame's result and the final flush
+	// as they are produced: for evaluations that need more than the files
+	// hold (the raw detections with their classes).
+	OnResult func(*Result)
 }
 
 // Summary is DIR/summary.json.
@@ -131,6 +135,9 @@ func Analyze(ctx context.Context, o AnalyzeOptions) (*Summary, error) {
 		total = o.MaxFrames
 	}
 	collect := func(res *Result) error {
+		if o.OnResult != nil {
+			o.OnResult(res)
+		}
 		for _, tr := range res.Tracks {
 			motRows = append(motRows, mot.Row{Frame: res.Frame + 1, ID: tr.ID, Left: tr.Box.X, Top: tr.Box.Y, Width: tr.Box.W, Height: tr.Box.H, Conf: tr.Score})
 			if _, ok := seen[tr.ID]; !ok {

@@ -1,0 +1,153 @@
+package accuracy
+
+import (
+	"context"
+	"math"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/intersect-oss/intersect/events"
+	"github.com/intersect-oss/intersect/tracker/conflict"
+)
+
+// TestEndToEndAccuracy runs the demo's scene (seed 1, 60 s at 15 fps,
+// motion detector) through the pipeline and holds the floors below. Each
+// floor sits under the value measured when it was set (in the comment);
+// raise them as the pipeline improves.
+func TestEndToEndAccuracy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders and analyzes a 60 s video (~15 s)")
+	}
+	rep, err := Measure(context.Background(), Options{Seed: 1, Duration: 60 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + rep.Table())
+	c := rep.Conflicts
+	floors := []struct {
+		name       string
+		got, floor float64
+	}{
+		{"detection recall", rep.Detection.Recall.Share(), 0.72},       // measured 0.763
+		{"detection precision", rep.Detection.Precision.Share(), 0.85}, // 0.889
+		{"MOTA", rep.MOT.MOTA, 0.60},                                   // 0.654
+		{"IDF1", rep.MOT.IDF1, 0.70},                                   // 0.765
+		{"near-miss recall", c.NearMissRecall.Share(), 0.6},            // 0.6 (3/5)
+		{"near-miss precision", c.NearMissPrecision.Share(), 0.75},     // 0.75 (3/4)
+	}
+	for _, f := range floors {
+		if !(f.got >= f.floor) {
+			t.Errorf("%s = %.3f, floor %.3f", f.name, f.got, f.floor)
+		}
+	}
+	ceilings := []struct {
+		name         string
+		got, ceiling float64
+	}{
+		{"pedestrian position RMSE (m)", rep.Ground.PositionRMSEBy[events.Pedestrian], 0.4}, // 0.311
+		{"speed RMSE (m/s)", rep.Ground.SpeedRMSEMPS, 1.3},                                  // 1.121
+		{"median TTC error (s)", c.TTCErrS.Median, 0.3},                                     // 0.043 (n 1)
+	}
+	for _, f := range ceilings {
+		if !(f.got <= f.ceiling) {
+			t.Errorf("%s = %.3f, ceiling %.3f", f.name, f.got, f.ceiling)
+		}
+	}
+}
+
+// BenchmarkEndToEndAccuracy prints the accuracy table of the default scene
+// for `make bench` and reports its headline figures. ACCURACY_MODEL names a
+// YOLOX ONNX file to run instead of the motion detector.
+func BenchmarkEndToEndAccuracy(b *testing.B) {
+	model := os.Getenv("ACCURACY_MODEL")
+	for i := 0; i < b.N; i++ {
+		rep, err := Measure(context.Background(), Options{Seed: 1, Duration: 60 * time.Second, Model: model})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Log("\n" + rep.Table())
+		b.ReportMetric(rep.Conflicts.NearMissRecall.Share(), "nearmiss-recall")
+		b.ReportMetric(rep.Conflicts.NearMissPrecision.Share(), "nearmiss-precision")
+		b.ReportMetric(rep.Conflicts.TTCErrS.Median, "ttc-err-median-s")
+		b.ReportMetric(rep.MOT.MOTA, "MOTA")
+		b.ReportMetric(rep.MOT.IDF1, "IDF1")
+		b.ReportMetric(rep.Ground.SpeedRMSEMPS, "speed-rmse-mps")
+		b.ReportMetric(rep.ProcessingFPS, "frames/s")
+	}
+}
+
+func enc(a, b int64, start, end, at float64, ttc, pet float64, sev events.Severity) conflict.Encounter {
+	e := conflict.Encounter{TrackA: a, TrackB: b, StartS: start, EndS: end, TimeS: at, Severity: sev}
+	if !math.IsNaN(ttc) {
+		e.MinTTCS = &ttc
+	}
+	if !math.IsNaN(pet) {
+		e.PETS = &pet
+	}
+	return e
+}
+
+// Output encounters match true ones by the true identities of their
+// tracks and overlapping intervals; each side at most once, closest in
+// time first.
+func TestMatchEncounters(t *testing.T) {
+	nan := math.NaN()
+	truth := []conflict.Encounter{
+		enc(1, 2, 10, 11, 10.5, 0.9, nan, events.Serious),
+		enc(1, 2, 30, 31, 30.5, nan, 0.5, events.Critical),
+		enc(3, 4, 20, 21, 20.5, 1.2, nan, events.Minor),
+	}
+	whole := map[int64]int64{101: 1, 102: 2, 103: 1, 104: 4, 105: 3}
+	out := []conflict.Encounter{
+		enc(101, 102, 10.2, 11.4, 10.6, 1.0, nan, events.Serious), // truth 0
+		enc(102, 103, 9, 9.5, 9.4, 1.4, nan, events.Minor),        // same pair (103 is user 1 too), also near truth 0: loses to the closer one
+		enc(101, 102, 33, 34, 33.5, 0.4, nan, events.Critical),    // 2 s after truth 1 ends: no match
+		enc(104, 105, 19.5, 20.2, 20.1, 2.5, nan, ""),             // truth 2, as an interaction only
+		enc(101, 999, 10, 11, 10.5, 0.5, nan, events.Critical),    // unknown track
+	}
+	tm, om := matchEncounters(truth, out, whole)
+	if want := []int{0, -1, 3}; !equal(tm, want) {
+		t.Errorf("truth → output %v, want %v", tm, want)
+	}
+	if want := []int{0, -1, -1, 2, -1}; !equal(om, want) {
+		t.Errorf("output → truth %v, want %v", om, want)
+	}
+	r := compareConflicts(truth, out, whole, nil)
+	if r.NearMissRecall != (Count{1, 3}) {
+		t.Errorf("near-miss recall %+v, want 1/3 (truth 2 matched only by an interaction)", r.NearMissRecall)
+	}
+	if r.NearMissPrecision != (Count{1, 4}) {
+		t.Errorf("near-miss precision %+v, want 1/4", r.NearMissPrecision)
+	}
+	if r.TTCErrS.N != 2 || math.Abs(r.TTCErrS.Median-0.7) > 1e-9 || math.Abs(r.TTCErrS.Max-1.3) > 1e-9 {
+		t.Errorf("TTC errors %+v, want n 2 (0.1, 1.3), median 0.7, max 1.3", r.TTCErrS)
+	}
+}
+
+func equal(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestQuantile(t *testing.T) {
+	for _, c := range []struct {
+		v       []float64
+		q, want float64
+	}{
+		{[]float64{1}, 0.9, 1}, {[]float64{1, 2, 3, 4, 5}, 0.5, 3}, {[]float64{1, 2, 3, 4, 5}, 0.9, 4.6},
+		{[]float64{0, 10}, 0.5, 5}, {nil, 0.5, math.NaN()},
+	} {
+		got := quantile(c.v, c.q)
+		if !(math.Abs(got-c.want) < 1e-9) && !(math.IsNaN(got) && math.IsNaN(c.want)) {
+			t.Errorf("quantile(%v, %v) = %v, want %v", c.v, c.q, got, c.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -73,19 +74,30 @@ func BenchmarkIngest(b *testing.B) {
 		for _, mix := range []string{"nearmiss", "mix"} {
 			b.Run(be.name+"/"+mix, func(b *testing.B) {
 				evs := benchEvents(b, mix, perIter)
-				var total time.Duration
+				var total, cpu time.Duration
 				for range b.N {
-					total += drainOnce(b, be.open(b), evs, ingest.Config{})
+					d, c := drainOnce(b, be.open(b), evs, ingest.Config{})
+					total, cpu = total+d, cpu+c
 				}
 				b.ReportMetric(float64(perIter*b.N)/total.Seconds(), "events/s")
+				// CPU of this process (ingest, the in-process NATS server and
+				// SQLite when it is the backend) per event while draining.
+				b.ReportMetric(float64(cpu.Microseconds())/float64(perIter*b.N), "proc-cpu-µs/event")
 			})
 		}
 	}
 }
 
+// processCPU is the user+system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // drainOnce preloads evs, runs ingest until all are stored and returns how
-// long that took.
-func drainOnce(b *testing.B, st store.Store, evs []events.Event, cfg ingest.Config) time.Duration {
+// long that took and the process CPU time it used.
+func drainOnce(b *testing.B, st store.Store, evs []events.Event, cfg ingest.Config) (time.Duration, time.Duration) {
 	b.StopTimer()
 	defer st.Close()
 	js := startBus(b)
@@ -95,19 +107,19 @@ func drainOnce(b *testing.B, st store.Store, evs []events.Event, cfg ingest.Conf
 	in := ingest.New(js, st, cfg, quiet())
 	done := make(chan error, 1)
 	b.StartTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	go func() { done <- in.Run(ctx) }()
 	for in.Stats().Inserted < int64(len(evs)) {
 		time.Sleep(2 * time.Millisecond)
 	}
-	d := time.Since(start)
+	d, cpu := time.Since(start), processCPU()-cpu0
 	b.StopTimer()
 	cancel()
 	<-done
 	if s := in.Stats(); s.Inserted != int64(len(evs)) || s.DeadLetters != 0 {
 		b.Fatalf("stats %+v, want %d inserted and no dead letters", s, len(evs))
 	}
-	return d
+	return d, cpu
 }
 
 // BenchmarkCopyFromBaseline is the ceiling ingest is compared with: the
@@ -206,5 +218,57 @@ func BenchmarkIngestMemoryBacklog(b *testing.B) {
 				b.ReportMetric(float64(n), "backlog-msgs")
 			}
 		})
+	}
+}
+
+// BenchmarkRowBytes stores 20,000 near misses and 50,000 events of the
+// realistic mix in PostgreSQL and reports the bytes each row takes per
+// table, indexes and TOAST included (pg_total_relation_size), for the
+// capacity model in docs/capacity.md.
+func BenchmarkRowBytes(b *testing.B) {
+	ctx := context.Background()
+	for range b.N {
+		dsn := testenv.FreshPostgres(b)
+		st, err := store.Open(ctx, dsn, "", quiet())
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, mix := range []struct {
+			name string
+			n    int
+		}{{"nearmiss", 20000}, {"mix", 50000}} {
+			evs := benchEvents(b, mix.name, mix.n)
+			for i := 0; i < len(evs); i += 1000 {
+				if _, err := st.Write(ctx, store.Batch{Events: evs[i:min(i+1000, len(evs))]}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		st.Close()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, "VACUUM ANALYZE"); err != nil {
+			b.Fatal(err)
+		}
+		for _, tc := range []struct{ table, metric string }{
+			{"near_misses", "B/nearmiss"}, {"track_summaries", "B/track"}, {"camera_health", "B/health"},
+		} {
+			// Partitions are separate relations: sum them.
+			var bytes, rows int64
+			err := conn.QueryRow(ctx, `SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0),
+				(SELECT count(*) FROM `+tc.table+`)
+				FROM pg_class c WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace
+				AND (c.relname = $1 OR c.relname LIKE $1 || '\_%')`, tc.table).Scan(&bytes, &rows)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if rows == 0 {
+				b.Fatalf("%s is empty", tc.table)
+			}
+			b.ReportMetric(float64(bytes)/float64(rows), tc.metric)
+		}
+		conn.Close(ctx)
 	}
 }

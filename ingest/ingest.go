@@ -9,9 +9,11 @@ package ingest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -329,8 +331,9 @@ func (in *Ingester) handle(ctx context.Context, log *slog.Logger, msgs []jetstre
 // letters with the reason for the rest.
 func Decode(msgs []jetstream.Msg, log *slog.Logger) store.Batch {
 	var b store.Batch
+	b.Events = make([]events.Event, 0, len(msgs))
 	for _, m := range msgs {
-		ev, err := events.Decode(m.Data())
+		ev, err := decodeEvent(m.Subject(), m.Data())
 		if err != nil {
 			key := m.Headers().Get(jetstream.MsgIDHeader)
 			if md, mdErr := m.Metadata(); mdErr == nil {
@@ -343,6 +346,43 @@ func Decode(msgs []jetstream.Msg, log *slog.Logger) store.Batch {
 		b.Events = append(b.Events, ev)
 	}
 	return b
+}
+
+// decodeEvent is events.Decode in one JSON pass instead of two for the
+// common case: the subject's last token names the kind, so the message is
+// decoded straight into its type. Anything unusual (a kind the subject does
+// not name, a wrong schema or kind in the body, malformed JSON) goes through
+// events.Decode, whose verdict and error wording stay the reference. Profiles
+// of ingest showed JSON decoding as its largest CPU cost.
+func decodeEvent(subject string, data []byte) (events.Event, error) {
+	kind := events.Kind(subject[strings.LastIndexByte(subject, '.')+1:])
+	var ev events.Event
+	switch kind {
+	case events.KindNearMiss:
+		ev = new(events.NearMiss)
+	case events.KindTrack:
+		ev = new(events.TrackSummary)
+	case events.KindHealth:
+		ev = new(events.CameraHealth)
+	case events.KindWeather:
+		ev = new(events.WeatherObservation)
+	case events.KindRecommendation:
+		ev = new(events.Recommendation)
+	case events.KindAck:
+		ev = new(events.Ack)
+	default:
+		return events.Decode(data)
+	}
+	if err := json.Unmarshal(data, ev); err != nil {
+		return events.Decode(data)
+	}
+	if h := ev.Head(); h.Schema != events.SchemaVersion || h.Kind != kind {
+		return events.Decode(data)
+	}
+	if err := ev.Validate(); err != nil {
+		return nil, err
+	}
+	return ev, nil
 }
 
 type backoff struct {

@@ -2,6 +2,8 @@ package events
 
 import (
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -156,6 +158,18 @@ func (r *Recommendation) SigningBytes() ([]byte, error) {
 	return json.Marshal(&cp)
 }
 
+// Digest is the hex SHA-256 of SigningBytes: it names the exact content of
+// a recommendation. Controllers put it in their Ack so that an ack for a
+// tampered copy cannot change the state of the genuine record.
+func (r *Recommendation) Digest() (string, error) {
+	b, err := r.SigningBytes()
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
 // approvalBytes is what an Approval's signature covers: the recommendation's
 // own signature (binding the approval to that exact content) and the approval
 // fields.
@@ -237,7 +251,11 @@ type Ack struct {
 	Header
 	Controller       string    `json:"controller"`
 	RecommendationID string    `json:"recommendation_id"`
-	Result           AckResult `json:"result"`
+	// Digest is the Digest of the recommendation content the controller
+	// checked. The store moves a recommendation's state only when it
+	// matches the stored record, so acks about forged copies change nothing.
+	Digest string    `json:"digest,omitempty"`
+	Result AckResult `json:"result"`
 	Reason           string    `json:"reason,omitempty"`
 	Applied          []Change  `json:"applied,omitempty"`
 }

@@ -104,8 +104,9 @@ func (c *Controller) ack(r *events.Recommendation, now time.Time, res events.Ack
 	if id == "" {
 		id = "unknown"
 	}
+	digest, _ := r.Digest() // a record that cannot be marshalled gets no digest, and moves nothing
 	return &events.Ack{
 		Header:     events.NewHeader(events.KindAck, site, "", now),
-		Controller: c.ID, RecommendationID: id, Result: res, Reason: reason, Applied: applied,
+		Controller: c.ID, RecommendationID: id, Digest: digest, Result: res, Reason: reason, Applied: applied,
 	}
 }

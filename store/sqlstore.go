@@ -270,6 +270,16 @@ func (s *sqlStore) write(ctx context.Context, p *batch, nEvents int) (WriteResul
 		}
 		res.Inserted++
 		from, to, why := ackTransition(a)
+		if ok, err := s.ackMatches(ctx, tx, a); err != nil {
+			return WriteResult{}, err
+		} else if !ok {
+			// The controller checked other content than the stored record
+			// (a forged or stale copy): keep the ack as evidence, move
+			// nothing, or a forgery could veto a genuine recommendation.
+			s.log.Warn("ack is about different content than the stored recommendation; state unchanged",
+				"ack", a.ID, "recommendation", a.RecommendationID, "result", a.Result)
+			continue
+		}
 		moved, err := s.exec(ctx, tx, `UPDATE recommendations SET state = ?, updated_at = ? WHERE id = ? AND state = ?`,
 			string(to), s.d.timeV(a.Time), a.RecommendationID, string(from))
 		if err != nil {
@@ -873,6 +883,28 @@ func (s *sqlStore) Recommendation(ctx context.Context, id string) (*events.Recom
 		return nil, fmt.Errorf("%s: reading recommendation %s: %w", s.d.name, id, err)
 	}
 	return r, nil
+}
+
+// ackMatches reports whether the ack's digest is the digest of the stored
+// recommendation it names. An unknown recommendation matches nothing.
+func (s *sqlStore) ackMatches(ctx context.Context, tx execer, a *events.Ack) (bool, error) {
+	rs, err := s.query(ctx, tx, "SELECT state, body FROM recommendations WHERE id = ?", a.RecommendationID)
+	if err != nil {
+		return false, fmt.Errorf("%s: reading recommendation %s for ack %s: %w", s.d.name, a.RecommendationID, a.ID, err)
+	}
+	defer rs.Close()
+	if !rs.Next() {
+		return false, rs.Err()
+	}
+	r, err := scanRecommendation(rs)
+	if err != nil {
+		return false, fmt.Errorf("%s: reading recommendation %s for ack %s: %w", s.d.name, a.RecommendationID, a.ID, err)
+	}
+	d, err := r.Digest()
+	if err != nil {
+		return false, err
+	}
+	return a.Digest != "" && a.Digest == d, nil
 }
 
 // Transition implements Store.

@@ -217,7 +217,7 @@ func testMixedBatch(t *testing.T, s store.Store) {
 	if err := rec.Approve(key, "engineer@city", "ok", t0); err != nil {
 		t.Fatal(err)
 	}
-	ack := &events.Ack{Header: events.NewHeader(events.KindAck, site, "", t0.Add(2*time.Minute)), Controller: "ctl-1", RecommendationID: rec.ID, Result: events.AckApplied}
+	ack := &events.Ack{Header: events.NewHeader(events.KindAck, site, "", t0.Add(2*time.Minute)), Controller: "ctl-1", RecommendationID: rec.ID, Digest: digest(t, rec), Result: events.AckApplied}
 
 	res, err := s.Write(ctx, store.Batch{
 		Events: []events.Event{ack, nm1, tr, h1, h2, h3, w1, w2, nm2, rec}, // ack first: the store must order it after its recommendation
@@ -680,9 +680,17 @@ func testRecommendations(t *testing.T, s store.Store) {
 	if err := s.Transition(ctx, r3.ID, events.Proposed, events.Approved, "engineer@city", ""); err != nil {
 		t.Fatal(err)
 	}
-	ack1 := &events.Ack{Header: events.NewHeader(events.KindAck, "main-and-5th", "", t0.Add(3*time.Minute)), Controller: "ctl-1", RecommendationID: r1.ID, Result: events.AckApplied}
-	ack2 := &events.Ack{Header: events.NewHeader(events.KindAck, "main-and-5th", "", t0.Add(3*time.Minute)), Controller: "ctl-2", RecommendationID: r2.ID, Result: events.AckApplied}
-	ack3 := &events.Ack{Header: events.NewHeader(events.KindAck, "state-and-400s", "", t0.Add(3*time.Minute)), Controller: "ctl-9", RecommendationID: r3.ID, Result: events.AckRejected, Reason: "signature key unknown"}
+	// An ack about other content (a forged copy with r1's ID that the
+	// controller rejected) must not move the genuine r1.
+	forged := *r1
+	forged.Changes = []events.Change{{Object: "phaseWalk", OID: "1.3.6.1.4.1.1206.4.2.1.1.2.1.2.9", Unit: "s", Current: 7, Proposed: 60}}
+	ack0 := &events.Ack{Header: events.NewHeader(events.KindAck, "main-and-5th", "", t0.Add(2*time.Minute)), Controller: "ctl-1", RecommendationID: r1.ID, Digest: digest(t, &forged), Result: events.AckRejected, Reason: "signature does not verify"}
+	if res := write(t, s, ack0); res.Transitions != 0 {
+		t.Fatalf("an ack about a forged copy moved %d recommendations", res.Transitions)
+	}
+	ack1 := &events.Ack{Header: events.NewHeader(events.KindAck, "main-and-5th", "", t0.Add(3*time.Minute)), Controller: "ctl-1", RecommendationID: r1.ID, Digest: digest(t, r1), Result: events.AckApplied}
+	ack2 := &events.Ack{Header: events.NewHeader(events.KindAck, "main-and-5th", "", t0.Add(3*time.Minute)), Controller: "ctl-2", RecommendationID: r2.ID, Digest: digest(t, r2), Result: events.AckApplied}
+	ack3 := &events.Ack{Header: events.NewHeader(events.KindAck, "state-and-400s", "", t0.Add(3*time.Minute)), Controller: "ctl-9", RecommendationID: r3.ID, Digest: digest(t, r3), Result: events.AckRejected, Reason: "signature key unknown"}
 	if res := write(t, s, ack1, ack2, ack3); res.Transitions != 2 {
 		t.Fatalf("acks caused %d transitions, want 2", res.Transitions)
 	}
@@ -907,4 +915,14 @@ func testSeed(t *testing.T, s store.Store) {
 	if err != nil || len(p.Items) == 0 || len(p.Items) > 100 {
 		t.Fatalf("Seed should spread events over 90 days: %d in the last day (%v)", len(p.Items), err)
 	}
+}
+
+// digest is r's content digest, as a controller puts it in its ack.
+func digest(t *testing.T, r *events.Recommendation) string {
+	t.Helper()
+	d, err := r.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

@@ -249,15 +249,15 @@ const (
 // Ack is a controller agent's acknowledgement of one recommendation.
 type Ack struct {
 	Header
-	Controller       string    `json:"controller"`
-	RecommendationID string    `json:"recommendation_id"`
+	Controller       string `json:"controller"`
+	RecommendationID string `json:"recommendation_id"`
 	// Digest is the Digest of the recommendation content the controller
 	// checked. The store moves a recommendation's state only when it
 	// matches the stored record, so acks about forged copies change nothing.
-	Digest string    `json:"digest,omitempty"`
-	Result AckResult `json:"result"`
-	Reason           string    `json:"reason,omitempty"`
-	Applied          []Change  `json:"applied,omitempty"`
+	Digest  string    `json:"digest,omitempty"`
+	Result  AckResult `json:"result"`
+	Reason  string    `json:"reason,omitempty"`
+	Applied []Change  `json:"applied,omitempty"`
 }
 
 // Validate reports every reason a consumer could not use a.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -211,17 +210,12 @@ func TestLiveFiltersAndKinds(t *testing.T) {
 // its socket and then its queue; it is closed with 1008 and a reason while
 // a reading client gets every message.
 func TestLiveSlowClientIsDroppedWithReason(t *testing.T) {
-	hub := NewHub(HubOptions{QueueLen: 16, WriteTimeout: 3 * time.Second})
+	// The write timeout is long so the queue, not the timeout, drops the client.
+	hub := NewHub(HubOptions{QueueLen: 16, WriteTimeout: 30 * time.Second, PingInterval: 10 * time.Minute})
 	f := newFixture(t, Options{Live: hub})
-	// A small receive buffer makes "stopped reading" fill up quickly.
-	d := websocket.Dialer{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-		if err == nil {
-			_ = c.(*net.TCPConn).SetReadBuffer(4096)
-		}
-		return c, err
-	}}
-	slow, _, err := d.Dial("ws"+strings.TrimPrefix(f.srv.URL, "http")+"/api/v1/live", nil)
+	// The slow client stops reading; big messages fill its socket buffers
+	// (a small SO_RCVBUF would too, but then reading it back crawls).
+	slow, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(f.srv.URL, "http")+"/api/v1/live", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +227,7 @@ func TestLiveSlowClientIsDroppedWithReason(t *testing.T) {
 	fastDone := make(chan error, 1)
 	go func() {
 		for {
-			_ = fast.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_ = fast.SetReadDeadline(time.Now().Add(60 * time.Second))
 			if _, _, err := fast.ReadMessage(); err != nil {
 				fastDone <- err
 				return
@@ -243,18 +237,23 @@ func TestLiveSlowClientIsDroppedWithReason(t *testing.T) {
 	}()
 	rng := rand.New(rand.NewPCG(5, 6))
 	n := storetest.Synthetic(rng, "main-and-5th", "cam-1", t0)
-	n.Zone = strings.Repeat("z", 2000) // bigger messages fill the socket sooner
+	n.Zone = strings.Repeat("z", 32<<10) // big messages fill the socket sooner
 	sent := 0
-	for hub.Dropped() == 0 && sent < 200000 {
+	for hub.Dropped() == 0 && sent < 5000 {
 		hub.Broadcast(n)
 		sent++
-		if sent%8 == 0 { // pace to the fast reader so only the stuck one falls behind
-			waitFor(t, "the fast client", func() bool { return got.Load() >= int64(sent-8) })
+		if sent%4 == 0 { // pace to the fast reader (4 < QueueLen) so only the stuck one falls behind
+			for deadline := time.Now().Add(5 * time.Second); got.Load() < int64(sent); time.Sleep(100 * time.Microsecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("the fast client is stuck at %d of %d", got.Load(), sent)
+				}
+			}
 		}
 	}
 	if hub.Dropped() != 1 {
 		t.Fatalf("slow client not dropped after %d messages", sent)
 	}
+	t.Logf("slow client dropped after %d messages (fast client had %d)", sent, got.Load())
 	// The slow client now reads: queued messages, then the close reason.
 	var closeErr *websocket.CloseError
 	for {
@@ -274,6 +273,9 @@ func TestLiveSlowClientIsDroppedWithReason(t *testing.T) {
 	}
 	sent += 10
 	waitFor(t, "the fast client's messages", func() bool { return got.Load() == int64(sent) })
+	if hub.Dropped() != 1 {
+		t.Fatalf("%d clients dropped; only the slow one should be", hub.Dropped())
+	}
 	waitFor(t, "the slow client to be gone", func() bool { return hub.Clients() == 1 })
 	select {
 	case err := <-fastDone:

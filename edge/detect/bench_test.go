@@ -2,6 +2,7 @@ package detect
 
 import (
 	"testing"
+	"time"
 
 	"gocv.io/x/gocv"
 
@@ -81,6 +82,7 @@ func benchDetector(b *testing.B, d Detector, perOp int) {
 		b.Fatal(err)
 	}
 	n := 0
+	cpu0, cpuOK := cpuTime()
 	b.ResetTimer()
 	for i := 0; i < b.N*perOp; i++ {
 		dets, err := d.Detect(frames[i%len(frames)])
@@ -92,6 +94,9 @@ func benchDetector(b *testing.B, d Detector, perOp int) {
 	b.StopTimer()
 	reportFPS(b, b.N*perOp)
 	b.ReportMetric(float64(n)/float64(b.N*perOp), "dets/frame")
+	if cpu1, ok := cpuTime(); ok && cpuOK {
+		b.ReportMetric(float64(cpu1-cpu0)/float64(time.Millisecond)/float64(b.N*perOp), "cpu-ms/frame")
+	}
 }
 
 // BenchmarkYOLOX is detector-only frames/s of YOLOX-nano on 768x576

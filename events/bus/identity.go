@@ -89,6 +89,11 @@ const objStream = "OBJ_" + events.SnapshotBucket
 // ConsumerName is the durable consumer a controller identity may use.
 func ConsumerName(site, controller string) string { return "ctl-" + site + "-" + controller }
 
+// AdvisorConsumer is the durable consumer an advisor identity may use: one
+// per site, so that advisors of several sites on one server never rewrite
+// each other's filter.
+func AdvisorConsumer(site string) string { return "advisor-" + site }
+
 // Permissions returns the server-side permissions of id.
 func Permissions(id Identity) *server.Permissions {
 	var pub, sub []string
@@ -133,8 +138,8 @@ func Permissions(id Identity) *server.Permissions {
 		consumer(events.RecommendationsStream, "ingest")
 	case RoleAdvisor:
 		declare()
-		consumer(events.EventsStream, "advisor")
-		consumer(events.RecommendationsStream, "advisor")
+		consumer(events.EventsStream, AdvisorConsumer(id.Site))
+		consumer(events.RecommendationsStream, AdvisorConsumer(id.Site))
 		pub = append(pub,
 			events.RecommendationSubject(id.Site, "*"),
 			events.WeatherSubject(id.Site),

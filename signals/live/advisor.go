@@ -53,8 +53,8 @@ type Config struct {
 	// CatchUp bounds how long the first evaluation waits for the consumer
 	// to read the backlog (default 30 s).
 	CatchUp time.Duration
-	// Durable is the events-stream consumer name (default "advisor", the
-	// name the advisor NATS identity may use).
+	// Durable is the events-stream consumer name (default
+	// bus.AdvisorConsumer(site), the name the advisor NATS identity may use).
 	Durable string
 	// By names the advisor in the store's transition history (default
 	// "advisor:<key ID>").
@@ -63,7 +63,7 @@ type Config struct {
 	Now func() time.Time
 }
 
-func (c Config) withDefaults(keyID string) Config {
+func (c Config) withDefaults(site, keyID string) Config {
 	if c.Window <= 0 {
 		c.Window = 7 * 24 * time.Hour
 	}
@@ -80,7 +80,7 @@ func (c Config) withDefaults(keyID string) Config {
 		c.MaxEvents = 200_000
 	}
 	if c.Durable == "" {
-		c.Durable = "advisor"
+		c.Durable = bus.AdvisorConsumer(site)
 	}
 	if c.By == "" {
 		c.By = "advisor:" + keyID
@@ -144,7 +144,7 @@ func NewAdvisor(js jetstream.JetStream, st Store, plan *signals.Plan, key ed2551
 	}
 	pub := key.Public().(ed25519.PublicKey)
 	keyID := signals.KeyID(pub)
-	cfg = cfg.withDefaults(keyID)
+	cfg = cfg.withDefaults(plan.Site, keyID)
 	return &Advisor{
 		js: js, st: st, plan: plan, pub: pub, cfg: cfg,
 		core: &signals.Advisor{Plan: plan, Key: key, KeyID: keyID},

@@ -17,7 +17,7 @@ var evalAt = time.Date(2026, 11, 25, 14, 30, 0, 0, time.UTC)
 
 func demoPlan(t testing.TB) *Plan {
 	t.Helper()
-	p, err := LoadPlan(filepath.Join(testenv.RepoRoot(), "samples", "plans", "demo.yaml"))
+	p, err := LoadPlan(filepath.Join(testenv.RepoRoot(), "signals", "testdata", "plan.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

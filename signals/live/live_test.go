@@ -81,7 +81,7 @@ func (s *syncBuffer) String() string {
 
 func loadPlan(t testing.TB) *signals.Plan {
 	t.Helper()
-	p, err := signals.LoadPlan(filepath.Join(testenv.RepoRoot(), "samples", "plans", "demo.yaml"))
+	p, err := signals.LoadPlan(filepath.Join(testenv.RepoRoot(), "signals", "testdata", "plan.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -93,7 +93,7 @@ func TestHistoryPrune(t *testing.T) {
 
 func demoPlan(t testing.TB) *signals.Plan {
 	t.Helper()
-	p, err := signals.LoadPlan(filepath.Join(testenv.RepoRoot(), "samples", "plans", "demo.yaml"))
+	p, err := signals.LoadPlan(filepath.Join(testenv.RepoRoot(), "signals", "testdata", "plan.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

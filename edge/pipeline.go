@@ -57,7 +57,7 @@ func OpenDetector(ctx context.Context, cam *camera.Camera, h calib.Homography, m
 		}
 		return d, nil
 	}
-	d, err := detect.NewMotion(detect.MotionConfig{Footprint: Footprint(h)})
+	d, err := detect.NewMotion(detect.MotionConfig{Footprint: Footprint(h), History: 1500})
 	if err != nil {
 		return nil, fmt.Errorf("camera %s: motion detector: %w", cam.ID, err)
 	}
@@ -143,13 +143,16 @@ type Pipeline struct {
 	det    detect.Detector
 	trk    *tracker.Tracker
 	eng    *conflict.Engine
-	ground map[int64]*groundFilter
-	stats  map[int64]*TrackStats
-	opts   PipelineOptions
-	log    *slog.Logger
-	ring   []ringFrame // recent frames for snapshots
-	ringN  int
-	frames int
+	ground map[int64]*groundTrack
+	// extents are the footprints by class the engine assumes, also used
+	// to place a box's ground point at its footprint's centre.
+	extents map[events.Class]conflict.Extent
+	stats   map[int64]*TrackStats
+	opts    PipelineOptions
+	log     *slog.Logger
+	ring    []ringFrame // recent frames for snapshots
+	ringN   int
+	frames  int
 }
 
 type ringFrame struct {
@@ -196,8 +199,8 @@ func NewPipeline(cam *camera.Camera, h calib.Homography, det detect.Detector, op
 	tc.HighScore, tc.NewTrackScore = 0.5, 0.5
 	p := &Pipeline{
 		cam: cam, h: h, det: det, trk: tracker.New(tc), eng: conflict.NewEngine(cc),
-		ground: map[int64]*groundFilter{}, stats: map[int64]*TrackStats{},
-		opts: opts, log: opts.Logger,
+		ground: map[int64]*groundTrack{}, stats: map[int64]*TrackStats{},
+		extents: cc.Extents, opts: opts, log: opts.Logger,
 	}
 	if opts.Snapshots {
 		// Enough history to reach back to the conflict moment of an
@@ -242,8 +245,14 @@ func (p *Pipeline) Process(f capture.Frame) (*Result, error) {
 		if gx, gy, ok := p.h.Apply(bx, by); ok {
 			g := p.ground[tr.ID]
 			if g == nil {
-				g = &groundFilter{}
+				g = newGroundTrack(tr.Class, p.extents)
 				p.ground[tr.ID] = g
+			}
+			if !tr.Class.Vulnerable() {
+				// People and riders are upright: their box's bottom is
+				// their feet, already the centre of their footprint.
+				hd, known := g.headingRad()
+				gx, gy = p.footprintCentre(tr, gx, gy, hd, known)
 			}
 			gt.X, gt.Y, gt.VX, gt.VY, gt.HeadingRad = g.update(t, gx, gy)
 			gt.OnGround = true
@@ -383,49 +392,69 @@ func (p *Pipeline) snapshots(res *Result) {
 	}
 }
 
-// groundFilter smooths a track's ground positions: a least-squares line
-// through the last second of points gives position and velocity, so that
-// box jitter (a few pixels, tens of centimetres far from the camera) does
-// not become metres per second. Heading follows the velocity once the user
-// moves faster than 0.3 m/s and holds otherwise.
-type groundFilter struct {
-	t, x, y []float64
-	heading float64
+// footprintCentre moves the ground point under a box's bottom-centre,
+// which is the footprint's edge nearest the camera, to the footprint's
+// centre: further from the camera by half the footprint's extent along the
+// viewing direction (the class's length and width, turned by the heading
+// when it is known). Without it a car's position is biased by ~2 m towards
+// the camera, and TTC with it.
+func (p *Pipeline) footprintCentre(tr tracker.Track, gx, gy, heading float64, known bool) (float64, float64) {
+	bx, by := tr.BottomCenter()
+	// Straight up the image from the bottom-centre is, on the ground, away
+	// from the camera.
+	ux, uy, ok := p.h.Apply(bx, by-10)
+	if !ok {
+		return gx, gy
+	}
+	dx, dy := ux-gx, uy-gy
+	n := math.Hypot(dx, dy)
+	if !(n > 0) {
+		return gx, gy
+	}
+	dx, dy = dx/n, dy/n
+	ext := p.extents[tr.Class]
+	s := (ext.LengthM + ext.WidthM) / 4
+	if known {
+		c := math.Abs(math.Cos(heading)*dx + math.Sin(heading)*dy)
+		s = ext.LengthM/2*c + ext.WidthM/2*math.Sqrt(max(0, 1-c*c))
+	}
+	return gx + s*dx, gy + s*dy
 }
 
-const groundWindowS = 1.0
+// groundTrack is one track's ground-plane smoother: tracker.GroundFilter,
+// a constant-velocity Kalman filter, so velocity and heading come from a
+// filtered state. (It replaced a least-squares line over the last second:
+// on the twin's 60 s scene that gave pedestrian speed RMSE 0.55 m/s against
+// the filter's 0.28, overall 1.19 against 1.14.)
+type groundTrack struct {
+	kf    *tracker.GroundFilter
+	moved bool // the heading has been set by motion at least once
+}
 
-func (g *groundFilter) update(t, x, y float64) (sx, sy, vx, vy, heading float64) {
-	g.t = append(g.t, t)
-	g.x = append(g.x, x)
-	g.y = append(g.y, y)
-	for len(g.t) > 2 && t-g.t[0] > groundWindowS {
-		g.t, g.x, g.y = g.t[1:], g.x[1:], g.y[1:]
+// vehicleInitialSpeedStdMPS: a vehicle entering the view is usually moving
+// at traffic speed; with the pedestrian-sized default (5 m/s) its filtered
+// speed took half a second to climb from 0.
+const vehicleInitialSpeedStdMPS = 12
+
+func newGroundTrack(c events.Class, extents map[events.Class]conflict.Extent) *groundTrack {
+	cfg := tracker.DefaultGroundConfig()
+	if !c.Vulnerable() {
+		cfg.InitialSpeedStdMPS = vehicleInitialSpeedStdMPS
 	}
-	n := float64(len(g.t))
-	if n < 2 {
-		return x, y, 0, 0, g.heading
+	if e, ok := extents[c]; ok {
+		cfg.Extents[c] = tracker.Extent{LengthM: e.LengthM, WidthM: e.WidthM}
 	}
-	var mt, mx, my float64
-	for i := range g.t {
-		mt += g.t[i]
-		mx += g.x[i]
-		my += g.y[i]
+	return &groundTrack{kf: tracker.NewGroundFilter(cfg, c)}
+}
+
+func (g *groundTrack) headingRad() (float64, bool) { return g.kf.State().Heading, g.moved }
+
+// update folds in the ground point at t seconds; a point that is not later
+// than the previous one (it cannot happen with frame times) keeps the state.
+func (g *groundTrack) update(t, x, y float64) (sx, sy, vx, vy, heading float64) {
+	st, err := g.kf.Update(time.Unix(0, 0).Add(time.Duration(t*float64(time.Second))), x, y)
+	if err == nil && st.Speed >= tracker.DefaultGroundConfig().HeadingMinSpeedMPS {
+		g.moved = true
 	}
-	mt, mx, my = mt/n, mx/n, my/n
-	var stt, stx, sty float64
-	for i := range g.t {
-		dt := g.t[i] - mt
-		stt += dt * dt
-		stx += dt * (g.x[i] - mx)
-		sty += dt * (g.y[i] - my)
-	}
-	if stt > 0 {
-		vx, vy = stx/stt, sty/stt
-	}
-	sx, sy = mx+vx*(t-mt), my+vy*(t-mt)
-	if math.Hypot(vx, vy) > 0.3 {
-		g.heading = math.Atan2(vy, vx)
-	}
-	return sx, sy, vx, vy, g.heading
+	return st.X, st.Y, st.VX, st.VY, st.Heading
 }

@@ -19,7 +19,8 @@ func TestEndToEndAccuracy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("renders and analyzes a 60 s video (~15 s)")
 	}
-	rep, err := Measure(context.Background(), Options{Seed: 1, Duration: 60 * time.Second})
+	// ACCURACY_DIR keeps the scene and the pipeline's output for a look.
+	rep, err := Measure(context.Background(), Options{Seed: 1, Duration: 60 * time.Second, Dir: os.Getenv("ACCURACY_DIR")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func TestEndToEndAccuracy(t *testing.T) {
 func BenchmarkEndToEndAccuracy(b *testing.B) {
 	model := os.Getenv("ACCURACY_MODEL")
 	for i := 0; i < b.N; i++ {
-		rep, err := Measure(context.Background(), Options{Seed: 1, Duration: 60 * time.Second, Model: model})
+		rep, err := Measure(context.Background(), Options{Seed: 1, Duration: 60 * time.Second, Model: model, Dir: os.Getenv("ACCURACY_DIR")})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -91,6 +91,9 @@ func Footprint(h calib.Homography) func(image.Rectangle) (float64, float64, bool
 	}
 }
 
+// snapshotHz is the rate of the frames kept for near-miss snapshots.
+const snapshotHz = 4.0
+
 // PipelineOptions tune a Pipeline.
 type PipelineOptions struct {
 	FPS       float64 // frame rate for times and the tracker's age limits
@@ -152,7 +155,10 @@ type Pipeline struct {
 	log     *slog.Logger
 	ring    []ringFrame // recent frames for snapshots
 	ringN   int
-	frames  int
+	// ringEveryS spaces the kept frames: a snapshot within 1/snapshotHz
+	// of the conflict moment shows it.
+	ringEveryS float64
+	frames     int
 }
 
 type ringFrame struct {
@@ -204,8 +210,12 @@ func NewPipeline(cam *camera.Camera, h calib.Homography, det detect.Detector, op
 	}
 	if opts.Snapshots {
 		// Enough history to reach back to the conflict moment of an
-		// encounter that closes CloseAfterS later.
-		p.ringN = int(math.Ceil((cc.CloseAfterS+1)*opts.FPS)) + 1
+		// encounter that closes CloseAfterS later and may then be held
+		// TypeMaxWaitS for the vehicle's movement; at most snapshotHz
+		// frames a second, so that reach costs tens of frames, not hundreds.
+		hz := min(opts.FPS, snapshotHz)
+		p.ringEveryS = 1 / hz
+		p.ringN = int(math.Ceil((cc.CloseAfterS+cc.TypeMaxWaitS+1)*hz)) + 1
 		p.ringN = min(max(p.ringN, 2), 64)
 	}
 	return p, nil
@@ -352,6 +362,9 @@ func (p *Pipeline) remember(f capture.Frame, t float64, dets []detect.Detection)
 		if d.Class == events.Pedestrian || d.Class == events.Bicycle || d.Class == events.Motorcycle {
 			people = append(people, d.Box) // riders are people too
 		}
+	}
+	if n := len(p.ring); n > 0 && t-p.ring[n-1].t < p.ringEveryS-1e-6 {
+		return
 	}
 	if len(p.ring) >= p.ringN {
 		p.ring[0].mat.Close()

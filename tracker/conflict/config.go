@@ -41,27 +41,35 @@ type Extent struct {
 // values; raw measures are always kept, thresholds only decide what is
 // reported and how it is graded.
 type Config struct {
-	HorizonS         float64                  `yaml:"horizon_s"`          // TTC prediction horizon
-	NearMissTTCS     float64                  `yaml:"near_miss_ttc_s"`    // TTC at or below: near miss
-	NearMissPETS     float64                  `yaml:"near_miss_pet_s"`    // PET at or below: near miss
-	InteractionPETS  float64                  `yaml:"interaction_pet_s"`  // PET at or below: reported as an interaction
-	DRACFlagMPS2     float64                  `yaml:"drac_flag_mps2"`     // DRAC at or above is flagged
-	CriticalS        float64                  `yaml:"critical_s"`         // TTC or PET at or below: critical
-	SeriousS         float64                  `yaml:"serious_s"`          // TTC or PET at or below: serious
-	MinTrackFrames   int                      `yaml:"min_track_frames"`   // younger tracks make no conflicts
-	SearchRadiusM    float64                  `yaml:"search_radius_m"`    // pairs farther apart (centres) get no TTC
-	CloseAfterS      float64                  `yaml:"close_after_s"`      // an encounter closes after this long without activity
-	MinPathAngleDeg  float64                  `yaml:"min_path_angle_deg"` // paths crossing at a shallower angle get no PET
-	IncludePedPed    bool                     `yaml:"include_ped_ped"`    // pedestrian–pedestrian pairs (off: they are not traffic conflicts)
-	MinMovingMPS     float64                  `yaml:"min_moving_mps"`     // TTC needs a non-pedestrian user moving at least this fast
-	TurnThresholdDeg float64                  `yaml:"turn_threshold_deg"` // heading change beyond which a vehicle turned
-	AccelWindowS     float64                  `yaml:"accel_window_s"`     // acceleration is measured over this window (filters jitter)
-	PathCellM        float64                  `yaml:"path_cell_m"`        // grid cell of the path index that finds crossing paths
-	HistoryS         float64                  `yaml:"history_s"`          // path history kept per track
-	MaxSpeedMPS      map[events.Class]float64 `yaml:"max_speed_mps"`
-	MaxAccelMPS2     map[events.Class]float64 `yaml:"max_accel_mps2"`
-	Extents          map[events.Class]Extent  `yaml:"extents"`
-	Zones            []Zone                   `yaml:"zones"`
+	HorizonS         float64 `yaml:"horizon_s"`          // TTC prediction horizon
+	NearMissTTCS     float64 `yaml:"near_miss_ttc_s"`    // TTC at or below: near miss
+	NearMissPETS     float64 `yaml:"near_miss_pet_s"`    // PET at or below: near miss
+	InteractionPETS  float64 `yaml:"interaction_pet_s"`  // PET at or below: reported as an interaction
+	DRACFlagMPS2     float64 `yaml:"drac_flag_mps2"`     // DRAC at or above is flagged
+	CriticalS        float64 `yaml:"critical_s"`         // TTC or PET at or below: critical
+	SeriousS         float64 `yaml:"serious_s"`          // TTC or PET at or below: serious
+	MinTrackFrames   int     `yaml:"min_track_frames"`   // younger tracks make no conflicts
+	SearchRadiusM    float64 `yaml:"search_radius_m"`    // pairs farther apart (centres) get no TTC
+	CloseAfterS      float64 `yaml:"close_after_s"`      // an encounter closes after this long without activity
+	MinPathAngleDeg  float64 `yaml:"min_path_angle_deg"` // paths crossing at a shallower angle get no PET
+	IncludePedPed    bool    `yaml:"include_ped_ped"`    // pedestrian–pedestrian pairs (off: they are not traffic conflicts)
+	MinMovingMPS     float64 `yaml:"min_moving_mps"`     // TTC needs a non-pedestrian user moving at least this fast
+	TurnThresholdDeg float64 `yaml:"turn_threshold_deg"` // heading change beyond which a vehicle turned
+	AccelWindowS     float64 `yaml:"accel_window_s"`     // acceleration is measured over this window (filters jitter)
+	PathCellM        float64 `yaml:"path_cell_m"`        // grid cell of the path index that finds crossing paths
+	HistoryS         float64 `yaml:"history_s"`          // path history kept per track
+	// A vehicle's movement (right, left, through) is judged once it has
+	// finished the manoeuvre, not when the encounter closes: a car stopped
+	// for a red light has not turned yet when the pedestrian in front of
+	// it has passed. Vehicle–VRU encounters are held until the vehicle is
+	// TypeClearM from the conflict point, its track ends (unseen for
+	// close_after_s), or TypeMaxWaitS after closing. 0 s: no holding.
+	TypeClearM   float64                  `yaml:"type_clear_m"`
+	TypeMaxWaitS float64                  `yaml:"type_max_wait_s"`
+	MaxSpeedMPS  map[events.Class]float64 `yaml:"max_speed_mps"`
+	MaxAccelMPS2 map[events.Class]float64 `yaml:"max_accel_mps2"`
+	Extents      map[events.Class]Extent  `yaml:"extents"`
+	Zones        []Zone                   `yaml:"zones"`
 }
 
 // DefaultConfig returns DESIGN.md's defaults.
@@ -86,6 +94,11 @@ func DefaultConfig() Config {
 		AccelWindowS:     0.5,
 		PathCellM:        2,
 		HistoryS:         15,
+		// 10 m past the conflict point a turning car has finished its
+		// turn (a right turn's arc is ~8 m); a car waiting out a red
+		// light before turning may take several seconds more.
+		TypeClearM:   10,
+		TypeMaxWaitS: 8,
 		// Beyond these a track is a tracking error, not a road user: a
 		// sprinting adult tops out near 10 m/s, a car on an urban
 		// intersection well under 40 m/s; braking above ~1.2 g is not real.
@@ -174,6 +187,16 @@ func (c Config) Validate() error {
 	pos("history_s", c.HistoryS)
 	if c.MinMovingMPS < 0 {
 		errs = append(errs, fmt.Errorf("min_moving_mps must not be negative, got %v", c.MinMovingMPS))
+	}
+	if !(c.TypeClearM >= 0) || math.IsInf(c.TypeClearM, 0) {
+		errs = append(errs, fmt.Errorf("type_clear_m must be a non-negative number, got %v", c.TypeClearM))
+	}
+	if !(c.TypeMaxWaitS >= 0) || math.IsInf(c.TypeMaxWaitS, 0) {
+		errs = append(errs, fmt.Errorf("type_max_wait_s must be a non-negative number, got %v", c.TypeMaxWaitS))
+	}
+	if c.HistoryS < c.TypeMaxWaitS+c.CloseAfterS+c.InteractionPETS {
+		errs = append(errs, fmt.Errorf("history_s %v must cover type_max_wait_s + close_after_s + interaction_pet_s (%v): the vehicle's approach must still be in its history when its movement is judged",
+			c.HistoryS, c.TypeMaxWaitS+c.CloseAfterS+c.InteractionPETS))
 	}
 	if c.MinTrackFrames < 0 {
 		errs = append(errs, fmt.Errorf("min_track_frames must not be negative, got %d", c.MinTrackFrames))

@@ -444,7 +444,6 @@ func (e *Engine) finish(ps *pairState) (Encounter, bool) {
 			return Encounter{}, false
 		}
 	}
-	e.classify(&enc, ps)
 	m := math.Inf(1)
 	if ttcOK {
 		m = ps.minTTC
@@ -459,12 +458,6 @@ func (e *Engine) finish(ps *pairState) (Encounter, bool) {
 		enc.Severity = events.Serious
 	case !math.IsInf(m, 1):
 		enc.Severity = events.Minor
-	}
-	e.nextID++
-	enc.ID = e.nextID
-	e.stats.Reported++
-	if enc.NearMiss() {
-		e.stats.NearMisses++
 	}
 	return enc, true
 }
@@ -512,16 +505,38 @@ func minDistance(a, b []sample) float64 {
 	return best
 }
 
-// classify sets the conflict type, the vulnerable user's zone, and the
-// vehicle's approach and movement.
-func (e *Engine) classify(enc *Encounter, ps *pairState) {
-	var veh, vru *track
+// held is a closed vehicle–VRU encounter waiting for the vehicle to finish
+// its manoeuvre before its movement is judged (Config.TypeClearM).
+type held struct {
+	enc          Encounter
+	veh          *track
+	closedAt     float64
+	hasCrosswalk bool // zones include crosswalks: crosswalk vs mid-block can be told
+	inCrosswalk  bool
+}
+
+// vehicleAndVRU returns the pair's vehicle and vulnerable user, or nils for
+// a vehicle–vehicle (or VRU–VRU) pair.
+func vehicleAndVRU(ps *pairState) (veh, vru *track) {
 	switch {
 	case !ps.a.class.Vulnerable() && ps.b.class.Vulnerable():
-		veh, vru = ps.a, ps.b
+		return ps.a, ps.b
 	case ps.a.class.Vulnerable() && !ps.b.class.Vulnerable():
-		veh, vru = ps.b, ps.a
+		return ps.b, ps.a
 	}
+	return nil, nil
+}
+
+// classify types a closed encounter as far as the present allows: the SSAM
+// angle type of vehicle–vehicle pairs, and for vehicle–VRU pairs whether it
+// happened in a crosswalk. A crosswalk conflict is one whose conflict point
+// (where the paths cross, or the predicted contact) lies in a crosswalk
+// zone, or whose vulnerable user was in one at the conflict time: in PET
+// conflicts where the vehicle comes second the pedestrian has left the
+// crosswalk by then, but the place they conflicted over has not. The
+// vehicle's movement is left to typeMovement.
+func (e *Engine) classify(enc *Encounter, ps *pairState) (h held, isVRU bool) {
+	veh, vru := vehicleAndVRU(ps)
 	if veh == nil {
 		switch {
 		case enc.AngleDeg < rearEndMaxDeg:
@@ -531,22 +546,30 @@ func (e *Engine) classify(enc *Encounter, ps *pairState) {
 		default:
 			enc.Type = events.LaneChange
 		}
-		return
+		return held{}, false
 	}
-	enc.Movement = e.movement(veh.hist)
-	enc.Approach = e.approach(veh.hist)
-	var hasCrosswalk, inCrosswalk bool
+	h = held{veh: veh, closedAt: e.now}
 	p := positionAt(vru.hist, enc.TimeS)
 	for _, z := range e.cfg.Zones {
 		if z.Kind != ZoneCrosswalk {
 			continue
 		}
-		hasCrosswalk = true
-		if !inCrosswalk && z.Polygon.Contains(p.x, p.y) {
-			inCrosswalk, enc.Zone = true, z.Name
+		h.hasCrosswalk = true
+		if !h.inCrosswalk && (z.Polygon.Contains(enc.XM, enc.YM) || z.Polygon.Contains(p.x, p.y)) {
+			h.inCrosswalk, enc.Zone = true, z.Name
 		}
 	}
-	if !hasCrosswalk {
+	h.enc = *enc
+	return h, true
+}
+
+// typeMovement sets the vehicle's approach and movement and the conflict
+// type of a held vehicle–VRU encounter.
+func (e *Engine) typeMovement(h *held) {
+	enc := &h.enc
+	enc.Movement = e.movement(h.veh.hist)
+	enc.Approach = e.approach(h.veh.hist)
+	if !h.hasCrosswalk {
 		// Without crosswalk zones we cannot tell a crosswalk from mid-block;
 		// saying either would be a guess. Movement still says what the
 		// vehicle did.
@@ -562,11 +585,45 @@ func (e *Engine) classify(enc *Encounter, ps *pairState) {
 	switch {
 	case !ok:
 		enc.Type = events.Unclassified
-	case inCrosswalk:
+	case h.inCrosswalk:
 		enc.Type = tt[0]
 	default:
 		enc.Type = tt[1]
 	}
+}
+
+// release emits the held encounters whose vehicle has finished its
+// manoeuvre (all of them when all is set), in the order they were held.
+func (e *Engine) release(all bool) []Encounter {
+	var out []Encounter
+	keep := e.held[:0]
+	for i := range e.held {
+		h := &e.held[i]
+		veh := h.veh
+		done := all || e.now-h.closedAt >= e.cfg.TypeMaxWaitS ||
+			e.now-veh.lastSeen >= e.cfg.CloseAfterS ||
+			veh.cur.p.sub(vec{h.enc.XM, h.enc.YM}).norm() >= e.cfg.TypeClearM
+		if !done {
+			keep = append(keep, *h)
+			continue
+		}
+		e.typeMovement(h)
+		out = append(out, e.emit(h.enc))
+	}
+	clear(e.held[len(keep):])
+	e.held = keep
+	return out
+}
+
+// emit numbers an encounter and counts it as reported.
+func (e *Engine) emit(enc Encounter) Encounter {
+	e.nextID++
+	enc.ID = e.nextID
+	e.stats.Reported++
+	if enc.NearMiss() {
+		e.stats.NearMisses++
+	}
+	return enc
 }
 
 // movement is the vehicle's turn over its kept history: the sum of its

@@ -142,6 +142,7 @@ type Engine struct {
 	// already measured, so that an encounter re-opened while a slow user
 	// is still near the crossing does not report the same PET again.
 	petUsed map[pairKey][]float64
+	held    []held // closed vehicle–VRU encounters waiting to be typed
 	// scratch for postEncroachment
 	blocksA, blocksB []block
 	seen             []*track
@@ -201,14 +202,17 @@ func (e *Engine) Step(obs []Observation) []Encounter {
 		e.observe(&obs[i])
 	}
 	e.proximity()
-	out := e.closeIdle(e.now - e.cfg.CloseAfterS)
+	out := e.release(false)
+	out = append(out, e.closeIdle(e.now-e.cfg.CloseAfterS, false)...)
 	e.expire()
 	return out
 }
 
-// Flush closes every open encounter (end of file or stream).
+// Flush closes every open encounter and releases every held one (end of
+// file or stream): movements are judged on the history there is.
 func (e *Engine) Flush() []Encounter {
-	return e.closeIdle(math.Inf(1))
+	out := e.release(true)
+	return append(out, e.closeIdle(math.Inf(1), true)...)
 }
 
 func (e *Engine) observe(o *Observation) {
@@ -457,7 +461,9 @@ func boxTTC(a, b *sample, ra, rb convex, horizonS float64) (float64, bool) {
 }
 
 // closeIdle closes encounters with no activity since before cutoff.
-func (e *Engine) closeIdle(cutoff float64) []Encounter {
+// Vehicle–VRU encounters are held for typing (see release) unless now is
+// set.
+func (e *Engine) closeIdle(cutoff float64, now bool) []Encounter {
 	var keys []pairKey
 	for k, ps := range e.open {
 		if ps.last < cutoff {
@@ -475,9 +481,21 @@ func (e *Engine) closeIdle(cutoff float64) []Encounter {
 	for _, k := range keys {
 		ps := e.open[k]
 		delete(e.open, k)
-		if enc, ok := e.finish(ps); ok {
-			out = append(out, enc)
+		enc, ok := e.finish(ps)
+		if !ok {
+			continue
 		}
+		h, isVRU := e.classify(&enc, ps)
+		if !isVRU {
+			out = append(out, e.emit(enc))
+			continue
+		}
+		if !now && e.cfg.TypeMaxWaitS > 0 {
+			e.held = append(e.held, h)
+			continue
+		}
+		e.typeMovement(&h)
+		out = append(out, e.emit(h.enc))
 	}
 	return out
 }

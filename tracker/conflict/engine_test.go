@@ -434,3 +434,88 @@ func TestParseConfig(t *testing.T) {
 		}
 	}
 }
+
+// A car approaching a red light brakes for a pedestrian crossing in front
+// (TTC ≈ 1.3 s), waits at the stop line, then turns right on red. When the
+// encounter closes the car has not turned yet: judged then it would be a
+// "through" conflict. The engine holds vehicle–VRU encounters until the
+// vehicle is type_clear_m from the conflict point, so it is a right turn.
+func TestMovementJudgedAfterTheManoeuvre(t *testing.T) {
+	car := func(t float64) (x, y, vx, vy, h float64) {
+		const r, v = 5.0, 4.0
+		switch {
+		case t < 3:
+			return 0, -31 + 5*t, 0, 5, math.Pi / 2
+		case t < 6:
+			return 0, -16, 0, 0, math.Pi / 2
+		}
+		phi := v * (t - 6) / r
+		if phi < math.Pi/2 {
+			h := math.Pi/2 - phi
+			return r - r*math.Cos(phi), -16 + r*math.Sin(phi), v * math.Cos(h), v * math.Sin(h), h
+		}
+		s := v*(t-6) - r*math.Pi/2
+		return r + s, -16 + r, v, 0, 0
+	}
+	cfg := DefaultConfig()
+	cfg.Zones = []Zone{{Name: "crosswalk-s", Kind: ZoneCrosswalk, Polygon: Polygon{{-8.5, -13.5}, {8.5, -13.5}, {8.5, -10.5}, {-8.5, -10.5}}}}
+	users := []user{
+		{id: 1, class: events.Car, to: 15, frames0: 20, state: car},
+		{id: 2, class: events.Pedestrian, from: 1.8, to: 15, frames0: 20, state: func(t float64) (float64, float64, float64, float64, float64) {
+			return 3 - 1.3*(t-1.8), -12, -1.3, 0, math.Pi
+		}},
+	}
+	for _, c := range []struct {
+		name     string
+		waitS    float64
+		movement string
+		typ      events.ConflictType
+	}{
+		{"held", cfg.TypeMaxWaitS, "right", events.RightTurnCrosswalk},
+		{"judged at close", 0, "through", events.ThroughCrosswalk},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := cfg
+			cfg.TypeMaxWaitS = c.waitS
+			encs, _ := simulate(t, cfg, 15, users...)
+			// (A second encounter, a PET interaction, follows when the
+			// turning car crosses the pedestrian's path behind them.)
+			if len(encs) == 0 || !encs[0].NearMiss() || encs[0].MinTTCS == nil || *encs[0].TMinTTCS > 3 {
+				t.Fatalf("want the TTC near miss first, got %+v", encs)
+			}
+			e := encs[0]
+			if e.Movement != c.movement || e.Type != c.typ || e.Zone != "crosswalk-s" {
+				t.Errorf("movement %q type %q zone %q, want %q %q crosswalk-s", e.Movement, e.Type, e.Zone, c.movement, c.typ)
+			}
+		})
+	}
+}
+
+// A through car crosses the crosswalk 1.3 s after the pedestrian has left
+// the conflict area: when the car arrives the pedestrian is past the
+// crosswalk's far edge, but the conflict point (where their paths crossed)
+// is in the crosswalk, so it is a crosswalk conflict, not mid-block.
+func TestPETTypedByConflictPoint(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Zones = []Zone{{Name: "crosswalk-e", Kind: ZoneCrosswalk, Polygon: Polygon{{26, 8}, {30, 8}, {30, 12}, {26, 12}}}}
+	encs, _ := simulate(t, cfg, 12,
+		user{id: 1, class: events.Car, to: 12, frames0: 20, state: straight(-20, 10, 8, 0)},
+		user{id: 2, class: events.Pedestrian, to: 12, frames0: 20, state: straight(28, 5, 0, 1.4)},
+	)
+	if len(encs) != 1 || encs[0].PETS == nil || encs[0].MinTTCS != nil {
+		t.Fatalf("want one PET-only encounter, got %+v", encs)
+	}
+	e := encs[0]
+	// Pedestrian leaves the 1.8 m car corridor (y ≤ 10.9) with its back
+	// edge at y = 11.15 → t = 4.393; the car's front reaches x = 27.75 at
+	// t = (27.75 − 2.25 + 20)/8 = 5.6875. PET = 1.295 s (sampled at 10 Hz).
+	if !near(*e.PETS, 1.295, 0.05) || e.PETFirst != 2 {
+		t.Errorf("PET %.3f first %d, want 1.295, pedestrian first", *e.PETS, e.PETFirst)
+	}
+	if p := 5 + 1.4*e.TimeS; p < 12 {
+		t.Fatalf("pedestrian at y = %.2f at the conflict time: the case needs it past the crosswalk", p)
+	}
+	if e.Type != events.ThroughCrosswalk || e.Zone != "crosswalk-e" {
+		t.Errorf("type %q zone %q, want through-crosswalk in crosswalk-e", e.Type, e.Zone)
+	}
+}

@@ -110,6 +110,7 @@ type pairState struct {
 	supTTC      float64 // minimum TTC over guarded states
 	supWhy      guard
 	crossSwitch bool // one of the IDs switched while the encounter was open
+	approached  bool // a TTC > 0 was seen: the pair came in on a collision course
 }
 
 // distance records the centre distance; being near is not activity (two
@@ -225,9 +226,17 @@ func (e *Engine) postEncroachment(ps *pairState) (petResult, bool) {
 					if !ok {
 						continue
 					}
-					db := b1.sub(b0)
-					lb := db.norm()
-					if lb == 0 || math.Abs(da.cross(db))/(la*lb) < minSin {
+					if b1.sub(b0).norm() == 0 {
+						continue
+					}
+					// The angle between the paths comes from the
+					// smoothed velocities, not from the two segments:
+					// frame-to-frame steps are mostly position noise, and
+					// two users merging into one lane would otherwise
+					// "cross" at a noisy 20–30°.
+					ua := travelDir(&A[i-1], &A[i], fa)
+					ub := travelDir(&B[j-1], &B[j], fb)
+					if math.Abs(ua.cross(ub)) < minSin {
 						continue
 					}
 					tA := A[i-1].t + fa*(A[i].t-A[i-1].t)
@@ -243,10 +252,8 @@ func (e *Engine) postEncroachment(ps *pairState) (petResult, bool) {
 		return petResult{}, false
 	}
 	p := lerp(A[bi-1].p, A[bi].p, bfa)
-	ua := A[bi].p.sub(A[bi-1].p)
-	ua = ua.scale(1 / ua.norm())
-	ub := B[bj].p.sub(B[bj-1].p)
-	ub = ub.scale(1 / ub.norm())
+	ua := travelDir(&A[bi-1], &A[bi], bfa)
+	ub := travelDir(&B[bj-1], &B[bj], bfb)
 	wa := A[bi-1].width
 	wb := B[bj-1].width
 	area, ok := parallelogram(p, ua, ub, wa/2, wb/2)
@@ -274,6 +281,17 @@ func (e *Engine) postEncroachment(ps *pairState) (petResult, bool) {
 }
 
 func lerpV(a, b vec, f float64) vec { return lerp(a, b, f) }
+
+// travelDir is the unit direction of travel at fraction f of the path
+// segment s0→s1: the interpolated velocity, or the segment itself when the
+// user is nearly stopped (or the states carry no velocity).
+func travelDir(s0, s1 *sample, f float64) vec {
+	if v := lerpV(s0.v, s1.v, f); v.norm() > 0.3 {
+		return v.scale(1 / v.norm())
+	}
+	d := s1.p.sub(s0.p)
+	return d.scale(1 / d.norm())
+}
 
 // bbox is an axis-aligned bounding box.
 type bbox struct{ minX, minY, maxX, maxY float64 }

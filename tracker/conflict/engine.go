@@ -109,6 +109,9 @@ type Stats struct {
 	Invalid       int64 `json:"invalid_observations"` // non-finite states, ignored
 	PairsExamined int64 `json:"pairs_examined"`       // pairs within the search radius, per step
 	TTCPairs      int64 `json:"ttc_pairs"`            // of those, on a collision course within the horizon
+	// OverlapFirstSight counts pair-steps whose footprints overlapped
+	// without the pair ever having been seen closing in: not conflicts.
+	OverlapFirstSight int64 `json:"overlap_first_sight"`
 	// Candidates are closed encounters that met a reporting threshold
 	// before the guard: Reported + sum(Suppressed) + Excluded.
 	Candidates int64            `json:"candidates"`
@@ -422,9 +425,24 @@ func (e *Engine) examine(a, b *track) {
 		}
 		return
 	}
+	if ttc == 0 && (ps == nil || !ps.approached) {
+		// Overlapping at first sight, never seen on the way in: two
+		// parked cars whose boxes jitter, a person standing by a car, a
+		// track born on top of another. A collision course is observed
+		// before contact (TTC > 0 for several frames); this is the
+		// extents' or the detector's approximation, not a conflict.
+		e.stats.OverlapFirstSight++
+		if ps != nil {
+			ps.distance(d)
+		}
+		return
+	}
 	e.stats.TTCPairs++
 	ps = e.pair(a, b)
 	ps.distance(d)
+	if ttc > 0 {
+		ps.approached = true
+	}
 	ps.ttcSample(e, ttc)
 }
 

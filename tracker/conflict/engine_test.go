@@ -519,3 +519,68 @@ func TestPETTypedByConflictPoint(t *testing.T) {
 		t.Errorf("type %q zone %q, want through-crosswalk in crosswalk-e", e.Type, e.Zone)
 	}
 }
+
+// Two parked cars whose (default) footprints overlap, with box jitter that
+// looks like 0.8 m/s back and forth: they were never seen closing in, so
+// their overlap is no conflict. A car that drives into a stopped one is:
+// the approach is observed (TTC > 0) before the overlap (TTC 0).
+func TestOverlapAtFirstSight(t *testing.T) {
+	jitter := func(x0, y0 float64, phase int) func(float64) (float64, float64, float64, float64, float64) {
+		return func(t float64) (float64, float64, float64, float64, float64) {
+			s := 1.0
+			if (int(math.Round(t*10))+phase)%2 == 1 {
+				s = -1
+			}
+			return x0 + 0.04*s, y0, 0.8 * s, 0, 0
+		}
+	}
+	encs, e := simulate(t, DefaultConfig(), 20,
+		user{id: 1, class: events.Car, to: 20, frames0: 20, state: jitter(0, 0, 0)},
+		user{id: 2, class: events.Car, to: 20, frames0: 20, state: jitter(4, 0.3, 1)},
+	)
+	if len(encs) != 0 {
+		t.Errorf("parked cars: %d encounters, want none: %+v", len(encs), encs)
+	}
+	if s := e.Stats(); s.OverlapFirstSight == 0 || s.TTCPairs != 0 {
+		t.Errorf("stats %+v: want overlap counted, no TTC pairs", s)
+	}
+
+	// (Out of phase, so half the steps they seem to close in.)
+
+	// Car 1 drives at 5 m/s into stopped car 2 whose rear is 10 m ahead of
+	// its front at t = 0: contact at 2 s, then (the script ignores
+	// physics) they overlap.
+	encs, _ = simulate(t, DefaultConfig(), 6,
+		user{id: 1, class: events.Car, to: 6, frames0: 20, state: straight(0, 0, 5, 0)},
+		user{id: 2, class: events.Car, to: 6, frames0: 20, state: straight(14.5, 0, 0, 0)},
+	)
+	if len(encs) != 1 || encs[0].MinTTCS == nil || *encs[0].MinTTCS != 0 || encs[0].Severity != events.Critical || encs[0].Type != events.RearEnd {
+		t.Fatalf("collision: want one critical rear-end with TTC 0, got %+v", encs)
+	}
+}
+
+// Two cars following in one lane, 8 m apart at 8 m/s, with lateral box
+// jitter of ±0.3 m that makes their frame-to-frame path segments zigzag
+// across each other at ~74°. Their smoothed velocities are parallel: the
+// paths do not cross, there is no PET. (With the angle taken from the
+// segments, a crossing was found ~0.7 s apart: a false PET conflict, as a
+// car turning into the lane of another made on the twin.)
+func TestFollowingWithJitterHasNoCrossing(t *testing.T) {
+	hist := func(x0 float64, phase int) []sample {
+		var h []sample
+		for k := 0; k <= 80; k++ {
+			ts := float64(k) / 10
+			y := 0.3
+			if (k+phase)%2 == 1 {
+				y = -0.3
+			}
+			h = append(h, sample{t: ts, p: vec{x0 + 8*ts, y}, v: vec{8, 0}, length: 4.5, width: 1.8})
+		}
+		return h
+	}
+	e := NewEngine(DefaultConfig())
+	ps := &pairState{a: &track{id: 1, class: events.Car, hist: hist(8, 0)}, b: &track{id: 2, class: events.Car, hist: hist(0, 1)}, start: 8}
+	if pr, ok := e.postEncroachment(ps); ok {
+		t.Errorf("paths of following cars cross: PET %.2f s at (%.1f, %.1f), angle %.0f°", pr.pet, pr.place.x, pr.place.y, pr.angleDeg)
+	}
+}

@@ -25,7 +25,9 @@
 //     MatchToleranceS on each side, overlap; each is matched at most once,
 //     closest conflict times first. Recall is the share of true near misses
 //     matched by an output near miss; precision the share of output near
-//     misses matched to a true near miss. TTC and PET errors are absolute
+//     misses matched to a true near miss. Recall is also given over the
+//     true near misses whose users are both in the picture (truth.mot.txt)
+//     at the conflict time: the ones a camera can measure. TTC and PET errors are absolute
 //     differences over every matched pair of encounters (near miss or
 //     interaction) that both define the measure.
 package accuracy
@@ -35,6 +37,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -169,7 +172,12 @@ func Measure(ctx context.Context, opt Options) (*Report, error) {
 		return nil, err
 	}
 	rep.Ground = compareGround(truth, out, ids, opt.FPS)
-	rep.Conflicts = compareConflicts(res.Encounters, encs, ids.whole, res.Scripted)
+	inView := map[[2]int64]bool{}
+	for _, r := range truthMOT {
+		inView[[2]int64{int64(r.Frame), r.ID}] = true
+	}
+	visible := func(id int64, tS float64) bool { return inView[[2]int64{int64(math.Round(tS*opt.FPS)) + 1, id}] }
+	rep.Conflicts = compareConflicts(res.Encounters, encs, ids.whole, res.Scripted, visible)
 	return rep, nil
 }
 

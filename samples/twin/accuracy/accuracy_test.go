@@ -114,9 +114,12 @@ func TestMatchEncounters(t *testing.T) {
 	if want := []int{0, -1, -1, 2, -1}; !equal(om, want) {
 		t.Errorf("output → truth %v, want %v", om, want)
 	}
-	r := compareConflicts(truth, out, whole, nil)
+	r := compareConflicts(truth, out, whole, nil, func(id int64, tS float64) bool { return id != 4 })
 	if r.NearMissRecall != (Count{1, 3}) {
 		t.Errorf("near-miss recall %+v, want 1/3 (truth 2 matched only by an interaction)", r.NearMissRecall)
+	}
+	if r.ObservableRecall != (Count{1, 2}) {
+		t.Errorf("recall in view %+v, want 1/2 (user 4 of truth 2 out of view)", r.ObservableRecall)
 	}
 	if r.NearMissPrecision != (Count{1, 4}) {
 		t.Errorf("near-miss precision %+v, want 1/4", r.NearMissPrecision)

@@ -239,7 +239,12 @@ func compareGround(truth, out []trajectory.Row, ids identities, fps float64) Gro
 
 // ConflictReport compares the pipeline's encounters with the truth's.
 type ConflictReport struct {
-	NearMissRecall    Count // true near misses matched by an output near miss
+	NearMissRecall Count // true near misses matched by an output near miss
+	// ObservableRecall is NearMissRecall over the true near misses whose
+	// two users are both in view (in truth.mot.txt) at the conflict time:
+	// a camera cannot measure a TTC to a car that has not entered its
+	// picture yet.
+	ObservableRecall  Count
 	NearMissPrecision Count // output near misses matched to a true near miss
 	EncounterRecall   Count // true encounters (near misses and interactions) matched
 	EncounterPrec     Count // output encounters matched
@@ -286,9 +291,10 @@ func quantile(sorted []float64, q float64) float64 {
 // ConflictPair is a true near miss and/or an output near miss, with the
 // encounter it matched on the other side (nil when none).
 type ConflictPair struct {
-	Scripted string // the twin's scripted encounter with the same true users, if any
-	Truth    *conflict.Encounter
-	Output   *conflict.Encounter
+	Scripted   string // the twin's scripted encounter with the same true users, if any
+	Observable bool   // a true near miss whose users are both in view at its conflict time
+	Truth      *conflict.Encounter
+	Output     *conflict.Encounter
 }
 
 type tpair struct{ a, b int64 }
@@ -345,7 +351,9 @@ func fill(n int) []int {
 	return s
 }
 
-func compareConflicts(truth, out []conflict.Encounter, whole map[int64]int64, scripted []twin.Scripted) ConflictReport {
+// compareConflicts compares output encounters with true ones; visible
+// says whether a true user is in the picture at a time (nil: always).
+func compareConflicts(truth, out []conflict.Encounter, whole map[int64]int64, scripted []twin.Scripted, visible func(id int64, tS float64) bool) ConflictReport {
 	var r ConflictReport
 	tm, om := matchEncounters(truth, out, whole)
 	names := map[tpair]string{}
@@ -369,11 +377,18 @@ func compareConflicts(truth, out []conflict.Encounter, whole map[int64]int64, sc
 			continue
 		}
 		p := ConflictPair{Scripted: names[mkPair(g.TrackA, g.TrackB)], Truth: g}
+		p.Observable = visible == nil || visible(g.TrackA, g.TimeS) && visible(g.TrackB, g.TimeS)
 		r.NearMissRecall.Total++
+		if p.Observable {
+			r.ObservableRecall.Total++
+		}
 		if j := tm[i]; j >= 0 {
 			p.Output = &out[j]
 			if out[j].NearMiss() {
 				r.NearMissRecall.Matched++
+				if p.Observable {
+					r.ObservableRecall.Matched++
+				}
 				r.TypeOK.Total++
 				if out[j].Type == g.Type {
 					r.TypeOK.Matched++

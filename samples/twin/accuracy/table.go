@@ -61,16 +61,20 @@ func (r *Report) Table() string {
 	}
 	c := r.Conflicts
 	fmt.Fprintf(&b, "near misses             recall %s  precision %s  type correct %s\n", pct(c.NearMissRecall), pct(c.NearMissPrecision), pct(c.TypeOK))
+	fmt.Fprintf(&b, "  in view at conflict   recall %s\n", pct(c.ObservableRecall))
 	fmt.Fprintf(&b, "all encounters          recall %s  precision %s\n", pct(c.EncounterRecall), pct(c.EncounterPrec))
 	fmt.Fprintf(&b, "TTC abs error           median %s  p90 %s  (n %d)\n", num(c.TTCErrS.Median, "s"), num(c.TTCErrS.P90, "s"), c.TTCErrS.N)
 	fmt.Fprintf(&b, "PET abs error           median %s  p90 %s  (n %d)\n", num(c.PETErrS.Median, "s"), num(c.PETErrS.P90, "s"), c.PETErrS.N)
-	fmt.Fprintf(&b, "  %-20s %-44s %-44s\n", "scripted", "truth (t, TTC, PET, type)", "output (t, TTC, PET, type)")
+	fmt.Fprintf(&b, "  %-34s %-44s %-44s\n", "scripted", "truth (t, TTC, PET, type)", "output (t, TTC, PET, type)")
 	for _, p := range c.Pairs {
 		name := p.Scripted
 		if name == "" {
 			name = "-"
 		}
-		fmt.Fprintf(&b, "  %-20s %-44s %-44s\n", name, encString(p.Truth), encString(p.Output))
+		if p.Truth != nil && p.Truth.NearMiss() && !p.Observable {
+			name += " (out of view)"
+		}
+		fmt.Fprintf(&b, "  %-34s %-44s %-44s\n", name, encString(p.Truth), encString(p.Output))
 	}
 	return b.String()
 }

@@ -42,6 +42,7 @@ type Server struct {
 	mux       *http.ServeMux
 	snapshots SnapshotStore
 	live      *Hub
+	weather   WeatherPublisher
 	origins   map[string]bool
 	// ready reports whether the pipeline behind the API is healthy; nil
 	// means only the store is checked.
@@ -60,6 +61,9 @@ type Options struct {
 	// Feed it with Hub.Feed. Approvals and rejections made through the API
 	// are pushed to it too.
 	Live *Hub
+	// Weather publishes the dashboard's manual weather observations; nil
+	// answers 503 on POST /api/v1/sites/{site}/weather.
+	Weather WeatherPublisher
 	// AllowedOrigins lists extra browser origins (scheme://host[:port])
 	// allowed to open the websocket and to POST; the API's own origin is
 	// always allowed.
@@ -73,7 +77,7 @@ func New(o Options) *Server {
 	}
 	s := &Server{
 		store: o.Store, log: o.Log, mux: http.NewServeMux(), ready: o.Ready,
-		snapshots: o.Snapshots, live: o.Live, origins: map[string]bool{},
+		snapshots: o.Snapshots, live: o.Live, weather: o.Weather, origins: map[string]bool{},
 	}
 	for _, origin := range o.AllowedOrigins {
 		s.origins[strings.TrimRight(strings.ToLower(origin), "/")] = true

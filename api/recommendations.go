@@ -1,11 +1,8 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -117,39 +114,7 @@ func checkText(name, v string, max int, required bool) error {
 // readDecision reads and checks a decision body, answering the error itself.
 func (s *Server) readDecision(w http.ResponseWriter, r *http.Request, needReason bool) (decision, bool) {
 	var d decision
-	if !s.originAllowed(r) {
-		writeError(w, http.StatusForbidden, "Origin", "requests from origin "+truncate(r.Header.Get("Origin"), 100)+" are not allowed")
-		return d, false
-	}
-	// Requiring JSON also keeps plain HTML forms on other sites from
-	// posting here (they cannot set this type without a CORS preflight).
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		writeError(w, http.StatusUnsupportedMediaType, "Content-Type", `send the body as application/json: {"by": "...", "reason": "..."}`)
-		return d, false
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&d); err != nil {
-		var tooBig *http.MaxBytesError
-		var syn *json.SyntaxError
-		var typ *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &tooBig):
-			writeError(w, http.StatusRequestEntityTooLarge, "body", fmt.Sprintf("body larger than %d bytes", MaxBodyBytes))
-		case errors.As(err, &typ):
-			writeError(w, http.StatusBadRequest, typ.Field, fmt.Sprintf("field %q must be a %s", typ.Field, typ.Type))
-		case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-			writeError(w, http.StatusBadRequest, "body", "body is not a JSON object: "+err.Error())
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			writeError(w, http.StatusBadRequest, truncate(field, 64), "unknown field "+err.Error()[len("json: unknown field "):]+` (want "by" and "reason")`)
-		default:
-			writeError(w, http.StatusBadRequest, "body", "body: "+err.Error())
-		}
-		return d, false
-	}
-	if dec.More() {
-		writeError(w, http.StatusBadRequest, "body", "body has data after the JSON object")
+	if !s.readBody(w, r, &d, `{"by": "...", "reason": "..."}`) {
 		return d, false
 	}
 	if err := checkText("by", d.By, maxByLen, true); err != nil {

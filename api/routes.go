@@ -25,6 +25,8 @@ func (s *Server) table() []route {
 		{"GET", "/api/v1/export.csv", true, s.exportCSV},
 		{"GET", "/api/v1/export.geojson", true, s.exportGeoJSON},
 		{"GET", "/api/v1/sites", true, s.sites},
+		{"GET", "/api/v1/sites/{site}/weather", true, s.getWeather},
+		{"POST", "/api/v1/sites/{site}/weather", true, s.setWeather},
 		{"GET", "/api/v1/cameras/health", true, s.cameraHealth},
 		{"GET", "/api/v1/recommendations", true, s.listRecommendations},
 		{"GET", "/api/v1/recommendations/{id}", true, s.getRecommendation},

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/intersect-oss/intersect/events"
 	"github.com/intersect-oss/intersect/events/bus"
 	"github.com/intersect-oss/intersect/store"
 )
@@ -178,4 +179,12 @@ func (g *group) wait() error {
 	g.wg.Wait()
 	g.cancel()
 	return g.err
+}
+
+// busWeather publishes the dashboard's manual weather observations on NATS.
+type busWeather struct{ js jetstream.JetStream }
+
+func (b busWeather) PublishWeather(ctx context.Context, w *events.WeatherObservation) error {
+	_, err := bus.Publish(ctx, b.js, w)
+	return err
 }

@@ -96,7 +96,7 @@ and SQLite under --data-dir) is kept for the next run.`)
 	}
 	hub := api.NewHub(api.HubOptions{Log: e.log.With("part", "live")})
 	defer hub.Close()
-	srv := api.New(api.Options{Store: st, Log: e.log.With("part", "api"), Snapshots: snaps, Live: hub})
+	srv := api.New(api.Options{Store: st, Log: e.log.With("part", "api"), Snapshots: snaps, Live: hub, Weather: busWeather{b.js}})
 	in := ingest.New(b.js, st, ingest.Config{}, e.log.With("part", "ingest"))
 
 	g := newGroup(ctx)

@@ -75,7 +75,7 @@ front before exposing it.`)
 		}
 		hub := api.NewHub(api.HubOptions{Log: e.log.With("part", "live")})
 		defer hub.Close()
-		opts.Snapshots, opts.Live = snaps, hub
+		opts.Snapshots, opts.Live, opts.Weather = snaps, hub, busWeather{b.js}
 		g.spawn("live feed", func(ctx context.Context) error { return hub.Feed(ctx, b.nc) })
 	}
 	srv := api.New(opts)

@@ -318,8 +318,39 @@ async function loadSites() {
   const sel = $('#f-site'), cur = sel.value;
   sel.replaceChildren(el('option', { value: '' }, 'all sites'), ...res.sites.map((s) => el('option', { value: s.site }, s.site)));
   sel.value = cur;
+  const ws = $('#w-site'), wcur = ws.value;
+  ws.replaceChildren(...res.sites.map((s) => el('option', { value: s.site }, s.site)));
+  if (wcur) ws.value = wcur;
   $('#sites').replaceChildren(...res.sites.map((s) => el('li', {},
     `${s.site}: ${s.weighted_rate_per_1000_tracks == null ? 'no exposure counted' : s.weighted_rate_per_1000_tracks.toFixed(1) + ' per 1,000 road users'} (${s.near_misses} near misses, score ${s.score})`)));
+}
+
+// ---- weather switch ------------------------------------------------------------
+// For sites without a weather feed (and the demo): publishes a manual
+// observation; the advisor re-evaluates as soon as it sees it.
+
+async function loadWeather() {
+  const site = $('#w-site').value;
+  if (!site) { $('#w-current').textContent = ''; return; }
+  const res = await getJSON(`${API}/sites/${encodeURIComponent(site)}/weather`);
+  const o = res.observation;
+  $('#w-current').textContent = o ? `now: ${o.condition} (${o.source}, ${fmtTime(o.time)})` : 'now: unknown (no observation yet)';
+  if (o) $('#w-condition').value = o.condition;
+}
+
+async function setWeather(e) {
+  e.preventDefault();
+  const by = $('#engineer').value.trim();
+  if (!by) { $('#engineer').focus(); $('#w-current').textContent = 'enter your name first (it is recorded)'; return; }
+  const site = $('#w-site').value;
+  const res = await fetch(`${API}/sites/${encodeURIComponent(site)}/weather`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ condition: $('#w-condition').value, by }),
+  });
+  const body = await res.json();
+  if (!res.ok) { $('#w-current').textContent = `not set: ${body.error}`; return; }
+  const o = body.observation;
+  $('#w-current').textContent = `now: ${o.condition} (set by ${by})`;
 }
 
 // ---- live feed -----------------------------------------------------------------
@@ -382,7 +413,10 @@ async function main() {
   form.addEventListener('change', () => reloadAll().catch(showError));
   form.addEventListener('reset', () => setTimeout(() => reloadAll().catch(showError)));
   $('#more').addEventListener('click', () => loadEvents(true).catch(showError));
+  $('#weather').addEventListener('submit', (e) => setWeather(e).catch(showError));
+  $('#w-site').addEventListener('change', () => loadWeather().catch(showError));
   await loadSites();
+  await loadWeather();
   await Promise.all([reloadAll(), loadHealth()]);
   document.body.dataset.ready = 'true';
   connectLive();

@@ -140,8 +140,8 @@ func TestPostgresReopenAndNewerSchema(t *testing.T) {
 	s.Close()
 	c := pgConn(t, dsn)
 	var versions string
-	if err := c.QueryRow(ctx, "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations").Scan(&versions); err != nil || versions != "1" {
-		t.Fatalf("schema_migrations = %q (%v), want one row for version 1", versions, err)
+	if err := c.QueryRow(ctx, "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations").Scan(&versions); err != nil || versions != "1,2" {
+		t.Fatalf("schema_migrations = %q (%v), want one row each for versions 1 and 2", versions, err)
 	}
 	if _, err := c.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES (42, '0042_future.sql')"); err != nil {
 		t.Fatal(err)
@@ -200,4 +200,25 @@ func BenchmarkQueriesPostgres(b *testing.B) {
 	s := openPG(b, testenv.FreshPostgres(b))
 	defer s.Close()
 	benchQueries(b, s)
+}
+
+// TestPostgresAuditLogAppendOnly shows that the audit log refuses changes
+// even from outside intersect's code (a plain connection).
+func TestPostgresAuditLogAppendOnly(t *testing.T) {
+	dsn := testenv.FreshPostgres(t)
+	ctx := context.Background()
+	s := openPG(t, dsn)
+	if err := s.AppendAudit(ctx, store.AuditEntry{Actor: "ops", Action: "token.created", Target: "t1"}); err != nil {
+		t.Fatal(err)
+	}
+	c := pgConn(t, dsn)
+	for _, q := range []string{"UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log", "TRUNCATE audit_log"} {
+		if _, err := c.Exec(ctx, q); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: err = %v, want the append-only refusal", q, err)
+		}
+	}
+	var actor string
+	if err := c.QueryRow(ctx, "SELECT actor FROM audit_log").Scan(&actor); err != nil || actor != "ops" {
+		t.Fatalf("entry after refused changes: %q, %v", actor, err)
+	}
 }

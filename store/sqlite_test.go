@@ -47,8 +47,8 @@ func TestSQLiteReopen(t *testing.T) {
 		t.Fatalf("after reopen: %v, %v", got, err)
 	}
 	s.Close()
-	if got := sqliteVersions(t, dir); got != "1" {
-		t.Fatalf("schema_migrations after two opens = %s, want one row for version 1", got)
+	if got := sqliteVersions(t, dir); got != "1,2" {
+		t.Fatalf("schema_migrations after two opens = %s, want one row each for versions 1 and 2", got)
 	}
 }
 
@@ -146,4 +146,26 @@ func BenchmarkQueriesSQLite(b *testing.B) {
 	s := openSQLite(b, b.TempDir())
 	defer s.Close()
 	benchQueries(b, s)
+}
+
+// TestSQLiteAuditLogAppendOnly shows that the audit log refuses changes even
+// from outside intersect's code (a plain connection to the file).
+func TestSQLiteAuditLogAppendOnly(t *testing.T) {
+	dir := t.TempDir()
+	s := openSQLite(t, dir)
+	if err := s.AppendAudit(context.Background(), store.AuditEntry{Actor: "ops", Action: "token.created", Target: "t1"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db := rawSQLite(t, dir)
+	defer db.Close()
+	for _, q := range []string{"UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"} {
+		if _, err := db.Exec(q); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: err = %v, want the append-only refusal", q, err)
+		}
+	}
+	var actor string
+	if err := db.QueryRow("SELECT actor FROM audit_log").Scan(&actor); err != nil || actor != "ops" {
+		t.Fatalf("entry after refused changes: %q, %v", actor, err)
+	}
 }

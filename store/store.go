@@ -1,7 +1,7 @@
 // Package store keeps everything intersect has seen (near misses, track
 // summaries, camera health, weather, signal recommendations and their acks,
-// and dead letters) behind one small interface with two backends: an
-// embedded SQLite file (the default, for one box) and PostgreSQL (for a city).
+// and dead letters) and the API's tokens and audit log behind one small
+// interface with two backends: an embedded SQLite file (the default, for one box) and PostgreSQL (for a city).
 // Both apply the plain SQL migrations embedded under migrations/ when opened,
 // both are idempotent on event ID, and both pass the same contract suite in
 // store/storetest. Aggregations (heatmaps by S2 cell, stats by time bin) run
@@ -90,6 +90,23 @@ type Store interface {
 	// re-signed or approved copy) keeping its ID; the state is changed only
 	// by Transition. ErrNotFound if it was never stored.
 	UpdateRecommendation(ctx context.Context, rec *events.Recommendation) error
+
+	// CreateToken stores an API token (its hash, never its secret);
+	// ErrConflict if its ID or hash is already stored.
+	CreateToken(ctx context.Context, t APIToken) error
+	// TokenByHash returns the unrevoked token whose secret hashes to hash
+	// (hex SHA-256), or ErrNotFound.
+	TokenByHash(ctx context.Context, hash string) (*APIToken, error)
+	// Tokens lists every token, revoked ones included, oldest first.
+	Tokens(ctx context.Context) ([]APIToken, error)
+	// RevokeToken marks a token revoked at at: ErrNotFound if unknown,
+	// ErrConflict if already revoked.
+	RevokeToken(ctx context.Context, id string, at time.Time) error
+	// AppendAudit adds an entry to the append-only audit log. There is no
+	// way to change or remove one.
+	AppendAudit(ctx context.Context, e AuditEntry) error
+	// Audit returns a page of the audit log, newest first.
+	Audit(ctx context.Context, q AuditQuery) (AuditPage, error)
 
 	Close() error
 }

@@ -43,6 +43,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"BadQueries", testBadQueries},
 		{"ConcurrentOverlappingWriters", testConcurrentWriters},
 		{"Seed", testSeed},
+		{"Tokens", testTokens},
+		{"Audit", testAudit},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,25 @@ import (
 	"github.com/intersect-oss/intersect/internal/testenv"
 	"github.com/intersect-oss/intersect/store"
 )
+
+// syncBuffer is a log sink shared by goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b = append(s.b, p...)
+	return len(p), nil
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return string(s.b)
+}
 
 // pgCounts returns the rows and distinct IDs of the event tables.
 func pgCounts(ctx context.Context, conn *pgx.Conn) (rows, distinct int64, err error) {
@@ -97,7 +117,8 @@ func TestClusterNodeLossExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	in := ingest.New(js, st, ingest.Config{AckWait: 5 * time.Second}, quiet())
+	var logBuf syncBuffer
+	in := ingest.New(js, st, ingest.Config{AckWait: 5 * time.Second}, slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	ictx, icancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- in.Run(ictx) }()
@@ -139,7 +160,19 @@ func TestClusterNodeLossExactlyOnce(t *testing.T) {
 	if rep.Events != int64(total) {
 		t.Fatalf("loadgen acknowledged %d events, want %d", rep.Events, total)
 	}
-	waitRows(t, ctx, dsn, int64(total), 3*time.Minute)
+	defer func() {
+		if t.Failed() {
+			dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer dcancel()
+			c, err := js.Consumer(dctx, events.EventsStream, "ingest")
+			var info *jetstream.ConsumerInfo
+			if err == nil {
+				info, err = c.Info(dctx)
+			}
+			t.Logf("on failure: ingest %+v; consumer info %+v (err %v); ingest log:\n%s", in.Stats(), info, err, logBuf.String())
+		}
+	}()
+	waitRows(t, ctx, dsn, int64(total), 2*time.Minute)
 	newLeader := cl.StreamLeader(events.EventsStream)
 	t.Logf("%d events: published in %s (%d retries, %d duplicates dropped by JetStream), all stored after %s; new leader n%d; ingest %+v",
 		total, published.Round(time.Millisecond), rep.Retries, rep.Duplicates, time.Since(start).Round(time.Millisecond), newLeader+1, in.Stats())

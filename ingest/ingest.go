@@ -10,7 +10,6 @@ package ingest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -18,7 +17,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/intersect-oss/intersect/events"
@@ -206,60 +204,74 @@ func (in *Ingester) consume(ctx context.Context, stream string, c jetstream.Cons
 
 // collect pulls messages and hands out batches of up to BatchSize, or what
 // arrived within MaxWait of a batch's first message, until ctx ends.
+//
+// It uses Consume rather than Messages().Next with a short timeout: Consume
+// keeps one heartbeat monitor for the whole pull, so when a server dies with
+// our pull request (a cluster failover) the client notices the missing
+// heartbeats and pulls again. With Next and a timeout shorter than the
+// heartbeat check, the lost pull went unnoticed and ingest stalled (seen in
+// TestClusterNodeLossExactlyOnce).
 func (in *Ingester) collect(ctx context.Context, log *slog.Logger, c jetstream.Consumer, out chan<- []jetstream.Msg) {
+	msgs := make(chan jetstream.Msg, in.cfg.BatchSize)
 	backoff := newBackoff(100*time.Millisecond, 5*time.Second)
+	var cc jetstream.ConsumeContext
 	for ctx.Err() == nil {
-		it, err := c.Messages(jetstream.PullMaxMessages(min(in.cfg.MaxAckPending, 2*in.cfg.BatchSize)))
-		if err != nil {
-			log.Warn("pulling messages failed; retrying", "err", err)
-			backoff.wait(ctx)
-			continue
+		var err error
+		cc, err = c.Consume(func(m jetstream.Msg) {
+			select {
+			case msgs <- m:
+			case <-ctx.Done():
+			}
+		},
+			jetstream.PullMaxMessages(min(in.cfg.MaxAckPending, 2*in.cfg.BatchSize)),
+			jetstream.PullHeartbeat(2*time.Second),
+			jetstream.PullExpiry(10*time.Second),
+			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+				if ctx.Err() == nil {
+					log.Warn("pulling messages", "err", err)
+				}
+			}))
+		if err == nil {
+			break
 		}
-		stop := context.AfterFunc(ctx, it.Stop)
-		err = in.fill(ctx, it, out, backoff)
-		stop()
-		it.Stop()
-		if ctx.Err() != nil {
-			return
-		}
-		log.Warn("message pull ended; resubscribing", "err", err)
+		log.Warn("starting to pull messages failed; retrying", "err", err)
 		backoff.wait(ctx)
 	}
-}
+	if cc == nil {
+		return
+	}
+	defer cc.Stop()
 
-func (in *Ingester) fill(ctx context.Context, it jetstream.MessagesContext, out chan<- []jetstream.Msg, backoff *backoff) error {
 	var batch []jetstream.Msg
-	var due time.Time
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
 	flush := func() bool {
+		timer.Stop()
 		if len(batch) == 0 {
 			return true
 		}
 		select {
 		case out <- batch:
+			batch = nil
+			return true
 		case <-ctx.Done():
 			in.release(len(batch))
 			return false
 		}
-		batch, due = nil, time.Time{}
-		return true
 	}
 	for {
-		wait := in.cfg.MaxWait
-		if len(batch) > 0 {
-			wait = time.Until(due)
-			if wait <= 0 {
-				if !flush() {
-					return ctx.Err()
-				}
-				continue
+		select {
+		case <-ctx.Done():
+			flush()
+			return
+		case <-timer.C:
+			if !flush() {
+				return
 			}
-		}
-		m, err := it.Next(jetstream.NextMaxWait(wait))
-		switch {
-		case err == nil:
-			backoff.reset()
+		case m := <-msgs:
 			if len(batch) == 0 {
-				due = time.Now().Add(in.cfg.MaxWait)
+				timer.Reset(in.cfg.MaxWait)
 				batch = make([]jetstream.Msg, 0, in.cfg.BatchSize)
 			}
 			batch = append(batch, m)
@@ -268,17 +280,8 @@ func (in *Ingester) fill(ctx context.Context, it jetstream.MessagesContext, out 
 				in.maxHeld.Store(h) // a racy peak is fine for a gauge
 			}
 			if len(batch) >= in.cfg.BatchSize && !flush() {
-				return ctx.Err()
+				return
 			}
-		case errors.Is(err, nats.ErrTimeout):
-			if !flush() {
-				return ctx.Err()
-			}
-		default:
-			if !flush() {
-				return ctx.Err()
-			}
-			return err
 		}
 	}
 }

@@ -65,7 +65,7 @@ models:
 
 ## bench: the benchmarks and figures the issues name
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+	@sh scripts/bench.sh
 
 ## fuzz: every fuzz target for longer than CI does
 fuzz: go-check

@@ -44,8 +44,10 @@ $(VTEST): $(VTEST_SRC)
 build: go-check
 	$(GO) build -o $(BIN) ./cmd/intersect
 
-## demo: deps + build + the whole pipeline on the sample cameras; dashboard on 127.0.0.1:8080
+## demo: deps + build + the detector model (when it can be fetched) + the whole pipeline on the
+##       sample cameras; dashboard on 127.0.0.1:8080
 demo: deps build
+	@sh models/fetch.sh yolox-nano || echo "YOLOX-nano not fetched: the vtest camera runs the motion detector instead"
 	./$(BIN) demo
 
 vet: go-check

@@ -13,14 +13,16 @@
 //     truth.mot.txt (tracker/motmetrics).
 //   - Identity: the same per-frame IoU ≥ 0.5 matching between output tracks
 //     and true boxes says which true road user an output track is at each
-//     frame; an output track as a whole is the true user it matched in most
-//     of its frames.
+//     frame; for an encounter, an output track is the true user it matched
+//     in most frames of the encounter's interval (widened by
+//     MatchToleranceS), or, when it matched none there, in most of its
+//     frames.
 //   - Ground plane: each output trajectory row (tracks.csv) whose track
 //     matched a true user in that frame is compared with the true state at
 //     the same frame: position RMSE (m) and speed RMSE (m/s, magnitudes).
 //   - Conflicts: the truth is the conflict engine on the true trajectories
 //     (what the twin writes as truth_conflicts.csv). An output encounter
-//     matches a true one when its two tracks are (by the whole-track rule
+//     matches a true one when its two tracks are (by the identity rule
 //     above) the true encounter's two users and their intervals, widened by
 //     MatchToleranceS on each side, overlap; each is matched at most once,
 //     closest conflict times first. Recall is the share of true near misses
@@ -177,7 +179,7 @@ func Measure(ctx context.Context, opt Options) (*Report, error) {
 		inView[[2]int64{int64(r.Frame), r.ID}] = true
 	}
 	visible := func(id int64, tS float64) bool { return inView[[2]int64{int64(math.Round(tS*opt.FPS)) + 1, id}] }
-	rep.Conflicts = compareConflicts(res.Encounters, encs, ids.whole, res.Scripted, visible)
+	rep.Conflicts = compareConflicts(res.Encounters, encs, ids.during(opt.FPS), res.Scripted, visible)
 	return rep, nil
 }
 

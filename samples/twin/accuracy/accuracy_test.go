@@ -2,8 +2,10 @@ package accuracy
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -30,12 +32,18 @@ func TestEndToEndAccuracy(t *testing.T) {
 		name       string
 		got, floor float64
 	}{
-		{"detection recall", rep.Detection.Recall.Share(), 0.72},       // measured 0.763
-		{"detection precision", rep.Detection.Precision.Share(), 0.85}, // 0.889
-		{"MOTA", rep.MOT.MOTA, 0.60},                                   // 0.654
-		{"IDF1", rep.MOT.IDF1, 0.70},                                   // 0.765
+		{"detection recall", rep.Detection.Recall.Share(), 0.85},       // measured 0.890
+		{"detection precision", rep.Detection.Precision.Share(), 0.85}, // 0.885
+		{"MOTA", rep.MOT.MOTA, 0.74},                                   // 0.784
+		{"IDF1", rep.MOT.IDF1, 0.80},                                   // 0.839
+		// The issue's bar is 0.9. Of the 5 true near misses, nm1 happens
+		// before its car enters the picture and nm3's car, stopped at the
+		// image edge, has faded into the motion detector's background
+		// (see the report); the other three are found.
 		{"near-miss recall", c.NearMissRecall.Share(), 0.6},            // 0.6 (3/5)
-		{"near-miss precision", c.NearMissPrecision.Share(), 0.75},     // 0.75 (3/4)
+		{"near-miss recall in view", c.ObservableRecall.Share(), 0.75}, // 0.75 (3/4)
+		{"near-miss precision", c.NearMissPrecision.Share(), 0.75},     // 1.0 (3/3)
+		{"near-miss type correct", c.TypeOK.Share(), 0.66},             // 1.0 (3/3)
 	}
 	for _, f := range floors {
 		if !(f.got >= f.floor) {
@@ -46,9 +54,12 @@ func TestEndToEndAccuracy(t *testing.T) {
 		name         string
 		got, ceiling float64
 	}{
-		{"pedestrian position RMSE (m)", rep.Ground.PositionRMSEBy[events.Pedestrian], 0.4}, // 0.311
-		{"speed RMSE (m/s)", rep.Ground.SpeedRMSEMPS, 1.3},                                  // 1.121
-		{"median TTC error (s)", c.TTCErrS.Median, 0.3},                                     // 0.043 (n 1)
+		{"pedestrian position RMSE (m)", rep.Ground.PositionRMSEBy[events.Pedestrian], 0.45}, // 0.375
+		{"car position RMSE (m)", rep.Ground.PositionRMSEBy[events.Car], 0.9},                // 0.766
+		{"pedestrian speed RMSE (m/s)", rep.Ground.SpeedRMSEByMPS[events.Pedestrian], 0.35},  // 0.287
+		{"speed RMSE (m/s)", rep.Ground.SpeedRMSEMPS, 1.2},                                   // 1.062
+		{"median TTC error (s)", c.TTCErrS.Median, 0.3},                                      // 0.179 (n 1); the issue's bar
+		{"median PET error (s)", c.PETErrS.Median, 0.15},                                     // 0.089 (n 12)
 	}
 	for _, f := range ceilings {
 		if !(f.got <= f.ceiling) {
@@ -59,15 +70,25 @@ func TestEndToEndAccuracy(t *testing.T) {
 
 // BenchmarkEndToEndAccuracy prints the accuracy table of the default scene
 // for `make bench` and reports its headline figures. ACCURACY_MODEL names a
-// YOLOX ONNX file to run instead of the motion detector.
+// YOLOX ONNX file to run instead of the motion detector; ACCURACY_SEED
+// another scene.
 func BenchmarkEndToEndAccuracy(b *testing.B) {
 	model := os.Getenv("ACCURACY_MODEL")
+	seed := uint64(1)
+	if s := os.Getenv("ACCURACY_SEED"); s != "" {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			b.Fatalf("ACCURACY_SEED=%q: %v", s, err)
+		}
+		seed = v
+	}
 	for i := 0; i < b.N; i++ {
-		rep, err := Measure(context.Background(), Options{Seed: 1, Duration: 60 * time.Second, Model: model, Dir: os.Getenv("ACCURACY_DIR")})
+		rep, err := Measure(context.Background(), Options{Seed: seed, Duration: 60 * time.Second, Model: model, Dir: os.Getenv("ACCURACY_DIR")})
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Log("\n" + rep.Table())
+		// fmt, not b.Log: go test cuts benchmark logs to a few lines.
+		fmt.Print(rep.Table())
 		b.ReportMetric(rep.Conflicts.NearMissRecall.Share(), "nearmiss-recall")
 		b.ReportMetric(rep.Conflicts.NearMissPrecision.Share(), "nearmiss-precision")
 		b.ReportMetric(rep.Conflicts.TTCErrS.Median, "ttc-err-median-s")
@@ -107,14 +128,14 @@ func TestMatchEncounters(t *testing.T) {
 		enc(104, 105, 19.5, 20.2, 20.1, 2.5, nan, ""),             // truth 2, as an interaction only
 		enc(101, 999, 10, 11, 10.5, 0.5, nan, events.Critical),    // unknown track
 	}
-	tm, om := matchEncounters(truth, out, whole)
+	tm, om := matchEncounters(truth, out, wholeTrack(whole))
 	if want := []int{0, -1, 3}; !equal(tm, want) {
 		t.Errorf("truth → output %v, want %v", tm, want)
 	}
 	if want := []int{0, -1, -1, 2, -1}; !equal(om, want) {
 		t.Errorf("output → truth %v, want %v", om, want)
 	}
-	r := compareConflicts(truth, out, whole, nil, func(id int64, tS float64) bool { return id != 4 })
+	r := compareConflicts(truth, out, wholeTrack(whole), nil, func(id int64, tS float64) bool { return id != 4 })
 	if r.NearMissRecall != (Count{1, 3}) {
 		t.Errorf("near-miss recall %+v, want 1/3 (truth 2 matched only by an interaction)", r.NearMissRecall)
 	}
@@ -153,5 +174,32 @@ func TestQuantile(t *testing.T) {
 		if !(math.Abs(got-c.want) < 1e-9) && !(math.IsNaN(got) && math.IsNaN(c.want)) {
 			t.Errorf("quantile(%v, %v) = %v, want %v", c.v, c.q, got, c.want)
 		}
+	}
+}
+
+// A track that followed user 1 for 100 frames and then user 2 for 20 is
+// user 1 as a whole, but user 2 in an encounter during its last second.
+func TestIdentityDuringEncounter(t *testing.T) {
+	ids := identities{perFrame: make([]map[int64]int64, 150), whole: map[int64]int64{7: 1}}
+	for f := range ids.perFrame {
+		ids.perFrame[f] = map[int64]int64{}
+		switch {
+		case f < 100:
+			ids.perFrame[f][7] = 1
+		case f < 120:
+			ids.perFrame[f][7] = 2
+		}
+	}
+	who := ids.during(15)
+	for _, c := range []struct {
+		t0, t1 float64
+		want   int64
+	}{{0, 5, 1}, {6.8, 7.9, 2}, {8.5, 9.5, 1 /* no match there: whole track */}} {
+		if g, ok := who(7, c.t0, c.t1); !ok || g != c.want {
+			t.Errorf("track 7 in [%v, %v] s: user %d (%v), want %d", c.t0, c.t1, g, ok, c.want)
+		}
+	}
+	if _, ok := who(8, 0, 5); ok {
+		t.Error("unknown track resolved")
 	}
 }

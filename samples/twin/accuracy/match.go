@@ -306,10 +306,44 @@ func mkPair(a, b int64) tpair {
 	return tpair{a, b}
 }
 
+// resolver says which true user output track id was between t0 and t1 (s).
+type resolver func(id int64, t0, t1 float64) (int64, bool)
+
+// during resolves a track by the true user it matched most often in the
+// frames of [t0, t1], and by its whole-track identity when it matched none
+// there: a track that switched from one person to another is, for an
+// encounter, the person it followed during the encounter.
+func (ids identities) during(fps float64) resolver {
+	return func(id int64, t0, t1 float64) (int64, bool) {
+		votes := map[int64]int{}
+		for f := max(0, int(math.Floor(t0*fps))); f <= int(math.Ceil(t1*fps)) && f < len(ids.perFrame); f++ {
+			if g, ok := ids.perFrame[f][id]; ok {
+				votes[g]++
+			}
+		}
+		best, bestN := int64(0), 0
+		for g, n := range votes {
+			if n > bestN || n == bestN && g < best {
+				best, bestN = g, n
+			}
+		}
+		if bestN > 0 {
+			return best, true
+		}
+		g, ok := ids.whole[id]
+		return g, ok
+	}
+}
+
+// wholeTrack resolves a track by its whole-track identity only.
+func wholeTrack(whole map[int64]int64) resolver {
+	return func(id int64, _, _ float64) (int64, bool) { g, ok := whole[id]; return g, ok }
+}
+
 // matchEncounters matches output encounters to true ones (see the package
 // comment); it returns, per true encounter, the index of its output match
 // or −1, and the same per output encounter.
-func matchEncounters(truth, out []conflict.Encounter, whole map[int64]int64) (tm, om []int) {
+func matchEncounters(truth, out []conflict.Encounter, who resolver) (tm, om []int) {
 	type cand struct {
 		i, j int
 		dt   float64
@@ -321,8 +355,8 @@ func matchEncounters(truth, out []conflict.Encounter, whole map[int64]int64) (tm
 		byPair[k] = append(byPair[k], i)
 	}
 	for j, o := range out {
-		a, okA := whole[o.TrackA]
-		b, okB := whole[o.TrackB]
+		a, okA := who(o.TrackA, o.StartS-MatchToleranceS, o.EndS+MatchToleranceS)
+		b, okB := who(o.TrackB, o.StartS-MatchToleranceS, o.EndS+MatchToleranceS)
 		if !okA || !okB || a == b {
 			continue
 		}
@@ -353,9 +387,9 @@ func fill(n int) []int {
 
 // compareConflicts compares output encounters with true ones; visible
 // says whether a true user is in the picture at a time (nil: always).
-func compareConflicts(truth, out []conflict.Encounter, whole map[int64]int64, scripted []twin.Scripted, visible func(id int64, tS float64) bool) ConflictReport {
+func compareConflicts(truth, out []conflict.Encounter, who resolver, scripted []twin.Scripted, visible func(id int64, tS float64) bool) ConflictReport {
 	var r ConflictReport
-	tm, om := matchEncounters(truth, out, whole)
+	tm, om := matchEncounters(truth, out, who)
 	names := map[tpair]string{}
 	for _, s := range scripted {
 		names[mkPair(int64(s.Vehicle), int64(s.Ped))] = s.Name

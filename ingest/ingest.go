@@ -102,11 +102,12 @@ type Ingester struct {
 	received, inserted, duplicates, dead, batches, writeErrors atomic.Int64
 	held, maxHeld                                              atomic.Int64
 	pending                                                    sync.Map // stream name → int64
+	weather                                                    *weatherStamper
 }
 
 // New returns an Ingester; call Run to start it.
 func New(js jetstream.JetStream, w Writer, cfg Config, log *slog.Logger) *Ingester {
-	return &Ingester{js: js, w: w, cfg: cfg.withDefaults(), log: log}
+	return &Ingester{js: js, w: w, cfg: cfg.withDefaults(), log: log, weather: newWeatherStamper(w)}
 }
 
 // Config returns the configuration in effect (defaults applied).
@@ -294,6 +295,7 @@ func (in *Ingester) release(n int) { in.held.Add(-int64(n)) }
 // whoever consumes next).
 func (in *Ingester) handle(ctx context.Context, log *slog.Logger, msgs []jetstream.Msg) bool {
 	b := Decode(msgs, log)
+	in.weather.stamp(ctx, b.Events)
 	// Retry at least twice per AckWait: each retry renews the messages'
 	// ack timers with InProgress, so they are not redelivered meanwhile.
 	backoff := newBackoff(min(200*time.Millisecond, in.cfg.AckWait/4), min(5*time.Second, in.cfg.AckWait/2))

@@ -3,9 +3,12 @@
 // reads the store (and records engineers' decisions on recommendations); it
 // never talks to cameras or controllers.
 //
-// Every route is declared once, in routes.go; the same table registers the
-// handlers and is checked against the hand-written OpenAPI document
-// (openapi.json) by the tests, so the two cannot drift apart.
+// Every route is declared once, in routes.go, with the lowest role allowed
+// to use it; the same table registers the handlers and is checked against
+// the hand-written OpenAPI document (openapi.json) by the tests, so the two
+// cannot drift apart. Authentication (bearer tokens, browser sessions, rate
+// limits) is in auth.go, token management in tokens.go, the audit log in
+// audit.go.
 package api
 
 import (
@@ -17,6 +20,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/intersect-oss/intersect/store"
 )
@@ -46,7 +51,11 @@ type Server struct {
 	origins   map[string]bool
 	// ready reports whether the pipeline behind the API is healthy; nil
 	// means only the store is checked.
-	ready func(ctx context.Context) error
+	ready         func(ctx context.Context) error
+	insecure      bool
+	secureCookies bool
+	failures      *failureLimiter
+	sessionState
 }
 
 // Options configures a Server.
@@ -68,6 +77,19 @@ type Options struct {
 	// allowed to open the websocket and to POST; the API's own origin is
 	// always allowed.
 	AllowedOrigins []string
+	// Insecure serves requests without credentials as an anonymous admin.
+	// Only for tests and `--insecure`; tokens are still checked when sent.
+	Insecure bool
+	// SecureCookies marks the session cookie Secure (set it when a TLS
+	// proxy is in front; requests over TLS get it anyway).
+	SecureCookies bool
+	// Rate and Burst limit each token on the expensive routes (exports,
+	// heatmap, stats); zero takes DefaultRate and DefaultBurst.
+	Rate  rate.Limit
+	Burst int
+	// AuthFailuresPerMinute bounds the audit entries of failed logins per
+	// source address; zero takes DefaultAuthFailuresPerMinute.
+	AuthFailuresPerMinute int
 }
 
 // New returns a Server with every route registered.
@@ -75,10 +97,22 @@ func New(o Options) *Server {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	if o.Rate <= 0 {
+		o.Rate = DefaultRate
+	}
+	if o.Burst <= 0 {
+		o.Burst = DefaultBurst
+	}
+	if o.AuthFailuresPerMinute <= 0 {
+		o.AuthFailuresPerMinute = DefaultAuthFailuresPerMinute
+	}
 	s := &Server{
 		store: o.Store, log: o.Log, mux: http.NewServeMux(), ready: o.Ready,
 		snapshots: o.Snapshots, live: o.Live, weather: o.Weather, origins: map[string]bool{},
+		insecure: o.Insecure, secureCookies: o.SecureCookies,
+		failures: &failureLimiter{perMinute: o.AuthFailuresPerMinute, windows: map[string]*failureWindow{}},
 	}
+	s.sessions, s.limiters, s.rate, s.burst = map[[32]byte]session{}, map[string]*rate.Limiter{}, o.Rate, o.Burst
 	for _, origin := range o.AllowedOrigins {
 		s.origins[strings.TrimRight(strings.ToLower(origin), "/")] = true
 	}
@@ -91,7 +125,7 @@ func (s *Server) Handler() http.Handler { return s.mux }
 
 func (s *Server) routes() {
 	for _, rt := range s.table() {
-		s.mux.HandleFunc(rt.Method+" "+rt.Pattern, rt.handler)
+		s.mux.HandleFunc(rt.Method+" "+rt.Pattern, s.guard(rt))
 	}
 	// Everything else is a JSON 404 (or 405 when the path exists with
 	// another method), never the mux's plain-text answers.
@@ -102,7 +136,7 @@ func (s *Server) routes() {
 // 405 with an Allow header, as the mux would, but in JSON.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	var allow []string
-	for _, m := range []string{http.MethodGet, http.MethodPost} {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
 		probe := &http.Request{Method: m, URL: &url.URL{Path: r.URL.Path}, Host: r.Host}
 		if _, pattern := s.mux.Handler(probe); pattern != "/" && pattern != "" {
 			allow = append(allow, m)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 
 	"github.com/intersect-oss/intersect/events"
 	"github.com/intersect-oss/intersect/internal/testenv"
@@ -52,12 +53,18 @@ func BenchmarkPG(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Logf("seeded %d near misses in %v (%.0f rows/s)", n, time.Since(t).Round(time.Millisecond), float64(n)/time.Since(t).Seconds())
-	srv := httptest.NewServer(New(Options{Store: st}).Handler())
+	// Measured with authentication on (a token lookup per request), rate
+	// limits off.
+	token, _, err := IssueToken(ctx, st, "bench", RoleAnalyst)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(New(Options{Store: st, Rate: rate.Inf}).Handler())
 	defer srv.Close()
 	get := func(path string) func(b *testing.B) {
 		return func(b *testing.B) {
 			for b.Loop() {
-				resp, err := http.Get(srv.URL + path)
+				resp, err := authGet(srv.URL+path, token)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -73,7 +80,17 @@ func BenchmarkPG(b *testing.B) {
 	b.Run("HeatmapOneSiteOneMonth", get("/api/v1/heatmap?site=main-and-5th&from=2026-02-01T00:00:00Z&to=2026-03-01T00:00:00Z"))
 	b.Run("FilteredPage", get("/api/v1/nearmisses?site=main-and-5th&severity=critical&type=right-turn-crosswalk&from=2026-02-01T00:00:00Z&limit=100"))
 	b.Run("StatsByHour", get("/api/v1/stats?by=hour&site=main-and-5th"))
-	b.Run("ExportCSVAll", func(b *testing.B) { benchExport(b, srv.URL) })
+	b.Run("ExportCSVAll", func(b *testing.B) { benchExport(b, srv.URL, token) })
+}
+
+// authGet is a GET with a bearer token.
+func authGet(url, token string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	return http.DefaultClient.Do(req)
 }
 
 // vmHWM is the process's peak resident set (kB) from /proc/self/status.
@@ -93,12 +110,12 @@ func vmHWM() float64 {
 	return 0
 }
 
-func benchExport(b *testing.B, url string) {
+func benchExport(b *testing.B, url, token string) {
 	before := vmHWM()
 	b.ResetTimer()
 	var rows int64
 	for b.Loop() {
-		resp, err := http.Get(url + "/api/v1/export.csv")
+		resp, err := authGet(url+"/api/v1/export.csv", token)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -119,7 +136,8 @@ func BenchmarkLiveFanout(b *testing.B) {
 	const clients, burst = 1000, 100
 	hub := NewHub(HubOptions{QueueLen: 256})
 	defer hub.Close()
-	srv := httptest.NewServer(New(Options{Store: nil, Live: hub}).Handler())
+	// No store, so no tokens: the fan-out is measured, not authentication.
+	srv := httptest.NewServer(New(Options{Store: nil, Live: hub, Insecure: true}).Handler())
 	defer srv.Close()
 	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/api/v1/live"
 	conns := make([]*websocket.Conn, clients)

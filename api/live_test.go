@@ -85,7 +85,7 @@ func runHub(t testing.TB, hub *Hub, src Source) {
 
 func dial(t testing.TB, f *fixture, query string, hdr http.Header) *websocket.Conn {
 	t.Helper()
-	c, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(f.srv.URL, "http")+"/api/v1/live?"+query, hdr)
+	c, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(f.srv.URL, "http")+"/api/v1/live?"+query, f.wsHeader(hdr))
 	if err != nil {
 		code := 0
 		if resp != nil {
@@ -95,6 +95,17 @@ func dial(t testing.TB, f *fixture, query string, hdr http.Header) *websocket.Co
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// wsHeader adds the fixture's token to a websocket handshake's headers.
+func (f *fixture) wsHeader(hdr http.Header) http.Header {
+	if hdr == nil {
+		hdr = http.Header{}
+	}
+	if f.token != "" {
+		hdr.Set("Authorization", "Bearer "+f.token)
+	}
+	return hdr
 }
 
 type liveIn struct {
@@ -215,7 +226,7 @@ func TestLiveSlowClientIsDroppedWithReason(t *testing.T) {
 	f := newFixture(t, Options{Live: hub})
 	// The slow client stops reading; big messages fill its socket buffers
 	// (a small SO_RCVBUF would too, but then reading it back crawls).
-	slow, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(f.srv.URL, "http")+"/api/v1/live", nil)
+	slow, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(f.srv.URL, "http")+"/api/v1/live", f.wsHeader(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +341,7 @@ func TestLiveOriginCheck(t *testing.T) {
 		if c.origin != "" {
 			hdr.Set("Origin", c.origin)
 		}
-		conn, resp, err := websocket.DefaultDialer.Dial(wsURL, hdr)
+		conn, resp, err := websocket.DefaultDialer.Dial(wsURL, f.wsHeader(hdr))
 		if c.ok {
 			if err != nil {
 				t.Errorf("origin %q refused: %v", c.origin, err)
@@ -352,7 +363,7 @@ func TestLiveOriginCheck(t *testing.T) {
 	}
 	// Without a hub the route says there is no live feed.
 	g := newFixture(t, Options{})
-	_, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(g.srv.URL, "http")+"/api/v1/live", nil)
+	_, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(g.srv.URL, "http")+"/api/v1/live", g.wsHeader(nil))
 	if err == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("no hub: %v %v", err, resp)
 	}

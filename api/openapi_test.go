@@ -52,7 +52,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		path = strings.ReplaceAll(path, "{id}", events.NewID())
 		req, _ := http.NewRequest(method, f.srv.URL+path, strings.NewReader(`{"by":"openapi-test"}`))
 		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := http.DefaultClient.Do(f.authorize(req))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -117,7 +117,8 @@ func (s *Server) readDecision(w http.ResponseWriter, r *http.Request, needReason
 	if !s.readBody(w, r, &d, `{"by": "...", "reason": "..."}`) {
 		return d, false
 	}
-	if err := checkText("by", d.By, maxByLen, true); err != nil {
+	// With a token, the token's name is who decided; "by" is then optional.
+	if err := checkText("by", d.By, maxByLen, principalOf(r.Context()).TokenID == ""); err != nil {
 		writeError(w, http.StatusBadRequest, "by", err.Error())
 		return d, false
 	}
@@ -148,7 +149,8 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, to events.State)
 	if !ok {
 		return
 	}
-	err := s.store.Transition(r.Context(), id, events.Proposed, to, strings.TrimSpace(d.By), strings.TrimSpace(d.Reason))
+	by := decidedBy(principalOf(r.Context()), d.By)
+	err := s.store.Transition(r.Context(), id, events.Proposed, to, by, strings.TrimSpace(d.Reason))
 	if errors.Is(err, store.ErrConflict) {
 		cur := "another state"
 		if rec, gerr := s.store.Recommendation(r.Context(), id); gerr == nil {
@@ -161,7 +163,12 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, to events.State)
 		s.storeError(w, r, err)
 		return
 	}
-	s.log.Info("recommendation decided", "id", id, "state", to, "by", d.By)
+	action := AuditApproved
+	if to == events.Rejected {
+		action = AuditRejected
+	}
+	s.audit(r.Context(), by, action, id, strings.TrimSpace(d.Reason))
+	s.log.Info("recommendation decided", "id", id, "state", to, "by", by)
 	a, ok := s.loadRecommendation(w, r, id)
 	if !ok {
 		return
@@ -170,4 +177,19 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, to events.State)
 		s.live.Broadcast(a.Recommendation)
 	}
 	writeJSON(w, http.StatusOK, a)
+}
+
+// decidedBy is who a decision is recorded as: the token's name, with the
+// name typed into the form after it when that differs (a shared engineer
+// token used by several people); without a token (an insecure server),
+// the name typed.
+func decidedBy(p Principal, typed string) string {
+	typed = strings.TrimSpace(typed)
+	switch {
+	case p.TokenID == "":
+		return typed
+	case typed == "" || typed == p.Name:
+		return p.Name
+	}
+	return p.Name + " (as " + typed + ")"
 }

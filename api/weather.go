@@ -65,7 +65,7 @@ func (s *Server) setWeather(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "condition", "unknown condition "+truncate(b.Condition, 32)+" (want dry, wet, snow, ice or fog)")
 		return
 	}
-	if err := checkText("by", b.By, maxByLen, true); err != nil {
+	if err := checkText("by", b.By, maxByLen, principalOf(r.Context()).TokenID == ""); err != nil {
 		writeError(w, http.StatusBadRequest, "by", err.Error())
 		return
 	}
@@ -73,14 +73,16 @@ func (s *Server) setWeather(w http.ResponseWriter, r *http.Request) {
 		Header:    events.NewHeader(events.KindWeather, site, "", time.Now()),
 		Condition: c,
 		Source:    "manual",
-		Text:      "set from the dashboard by " + strings.TrimSpace(b.By),
+		Text:      "set from the dashboard by " + decidedBy(principalOf(r.Context()), b.By),
 	}
 	if err := s.weather.PublishWeather(r.Context(), obs); err != nil {
 		s.log.Error("publishing manual weather failed", "site", site, "err", err)
 		writeError(w, http.StatusBadGateway, "", "could not publish the observation; see the server log")
 		return
 	}
-	s.log.Info("manual weather set", "site", site, "condition", c, "by", b.By)
+	by := decidedBy(principalOf(r.Context()), b.By)
+	s.audit(r.Context(), by, AuditWeather, site, "condition="+string(c))
+	s.log.Info("manual weather set", "site", site, "condition", c, "by", by)
 	writeJSON(w, http.StatusAccepted, weatherAnswer{Site: site, Observation: obs})
 }
 

@@ -48,7 +48,9 @@ func TestWeatherSwitch(t *testing.T) {
 	if err := json.Unmarshal(body, &ans); err != nil || ans.Observation == nil || ans.Observation.Condition != events.Snow {
 		t.Fatalf("answer = %s (%v)", body, err)
 	}
-	if len(pub.got) != 1 || pub.got[0].Site != "main-and-5th" || pub.got[0].Source != "manual" {
+	// Who set it is the token's name, with the name typed after it.
+	if len(pub.got) != 1 || pub.got[0].Site != "main-and-5th" || pub.got[0].Source != "manual" ||
+		pub.got[0].Text != "set from the dashboard by fixture-admin (as engineer@city)" {
 		t.Fatalf("published %+v", pub.got)
 	}
 	var after weatherAnswer
@@ -63,7 +65,6 @@ func TestWeatherSwitch(t *testing.T) {
 		param            string
 	}{
 		{"unknown condition", "/api/v1/sites/main-and-5th/weather", `{"condition":"hail","by":"x"}`, 400, "condition"},
-		{"no author", "/api/v1/sites/main-and-5th/weather", `{"condition":"dry"}`, 400, "by"},
 		{"bad site", "/api/v1/sites/Main%20St/weather", `{"condition":"dry","by":"x"}`, 400, "site"},
 		{"unknown field", "/api/v1/sites/main-and-5th/weather", `{"condition":"dry","by":"x","temp":3}`, 400, "temp"},
 		{"injection", "/api/v1/sites/main-and-5th/weather", `{"condition":"dry'; DROP TABLE weather;--","by":"x"}`, 400, "condition"},

@@ -152,10 +152,18 @@ func TestDashboardInChromium(t *testing.T) {
 		}
 	}
 
-	if err := chromedp.Do(bctx, chromedp.Navigate(f.srv.URL+"/")); err != nil {
+	// Log in as the demo does: an engineer token in the URL fragment.
+	token, _, err := IssueToken(ctx, f.st, "browser-engineer", RoleEngineer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(bctx, chromedp.Navigate(f.srv.URL+"/#token="+token)); err != nil {
 		t.Fatal(err)
 	}
 	waitJS("dashboard ready", `document.body.dataset.ready === 'true'`, 20*time.Second)
+	// The token left the address bar and is out of JavaScript's reach (the
+	// session cookie is HttpOnly and holds an opaque ID).
+	waitJS("logged in", `location.hash === '' && document.cookie === '' && document.querySelector('#who').textContent === 'browser-engineer (engineer)'`, 2*time.Second)
 	waitJS("live feed connected", `document.querySelector('#live-status').classList.contains('on')`, 5*time.Second)
 	if n := count(".heat-cell"); n == 0 {
 		t.Fatal("the heatmap rendered no cells")

@@ -400,7 +400,54 @@ async function reloadAll() {
   if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(liveFilter()));
 }
 
+// ---- login -----------------------------------------------------------------
+// The token arrives in the URL fragment (#token=…), which browsers never
+// send to the server; it is exchanged at once for an HttpOnly session cookie
+// and removed from the address bar and history, so it is not left on screen,
+// in bookmarks or in JavaScript's reach.
+
+async function openSession(token) {
+  const r = await fetch(`${API}/session`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token }),
+  });
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(body.error || `${r.status} ${r.statusText}`);
+  return body;
+}
+
+async function login() {
+  const m = location.hash.match(/(?:^#|&)token=([^&]+)/);
+  if (m) {
+    history.replaceState(null, '', location.pathname + location.search);
+    return openSession(decodeURIComponent(m[1]));
+  }
+  const r = await fetch(`${API}/session`, { headers: { Accept: 'application/json' } });
+  return r.ok ? r.json() : null;
+}
+
+function showLogin() {
+  const form = $('#login');
+  form.hidden = false;
+  setLive(false, 'live feed: log in first');
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      await openSession($('#login-token').value.trim());
+      location.reload();
+    } catch (err) { $('#login-error').textContent = err.message; }
+  });
+}
+
 async function main() {
+  let who;
+  try { who = await login(); } catch (e) { $('#login-error').textContent = `login failed: ${e.message}`; }
+  if (!who) { showLogin(); return; }
+  $('#who').textContent = `${who.name} (${who.role})`;
+  $('#logout').hidden = false;
+  $('#logout').addEventListener('click', async () => {
+    await fetch(`${API}/session`, { method: 'DELETE' });
+    location.reload();
+  });
   $('#f-type').append(...TYPES.map((t) => el('option', { value: t }, t)));
   $('#engineer').value = localStorage.getItem('intersect.engineer') || '';
   $('#engineer').addEventListener('change', (e) => localStorage.setItem('intersect.engineer', e.target.value.trim()));

@@ -295,7 +295,20 @@ func (in *Ingester) release(n int) { in.held.Add(-int64(n)) }
 // whoever consumes next).
 func (in *Ingester) handle(ctx context.Context, log *slog.Logger, msgs []jetstream.Msg) bool {
 	b := Decode(msgs, log)
+	// The stamper fills the weather of near misses; their raw bytes then no
+	// longer describe them, so the store must encode those afresh.
+	var unstamped []int
+	for i, ev := range b.Events {
+		if nm, ok := ev.(*events.NearMiss); ok && nm.Weather == "" {
+			unstamped = append(unstamped, i)
+		}
+	}
 	in.weather.stamp(ctx, b.Events)
+	for _, i := range unstamped {
+		if b.Events[i].(*events.NearMiss).Weather != "" {
+			b.Raw[i] = nil
+		}
+	}
 	// Retry at least twice per AckWait: each retry renews the messages'
 	// ack timers with InProgress, so they are not redelivered meanwhile.
 	backoff := newBackoff(min(200*time.Millisecond, in.cfg.AckWait/4), min(5*time.Second, in.cfg.AckWait/2))
@@ -332,11 +345,13 @@ func (in *Ingester) handle(ctx context.Context, log *slog.Logger, msgs []jetstre
 	return true
 }
 
-// Decode turns fetched messages into a store batch: valid events, and dead
-// letters with the reason for the rest.
+// Decode turns fetched messages into a store batch: valid events, each with
+// the message's bytes as its raw body, and dead letters with the reason for
+// the rest.
 func Decode(msgs []jetstream.Msg, log *slog.Logger) store.Batch {
 	var b store.Batch
 	b.Events = make([]events.Event, 0, len(msgs))
+	b.Raw = make([][]byte, 0, len(msgs))
 	for _, m := range msgs {
 		ev, err := decodeEvent(m.Subject(), m.Data())
 		if err != nil {
@@ -349,6 +364,7 @@ func Decode(msgs []jetstream.Msg, log *slog.Logger) store.Batch {
 			continue
 		}
 		b.Events = append(b.Events, ev)
+		b.Raw = append(b.Raw, m.Data())
 	}
 	return b
 }

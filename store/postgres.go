@@ -113,6 +113,17 @@ func (s *pgStore) dialect() dialect {
 	}
 	d.insertMany = pgInsertMany
 	d.writeNearMisses = s.writeNearMisses
+	d.writeRows = func(ctx context.Context, tx txn, table string, cols []string, rows [][]any) ([]bool, error) {
+		ids := make([]string, len(rows))
+		for i, r := range rows {
+			ids[i] = r[0].(string)
+		}
+		got, err := copyRows(ctx, tx.(pgTx).tx, table, cols, ids, func(i int) []any { return rows[i] })
+		if err != nil {
+			return nil, err
+		}
+		return insertedOf(ids, got), nil
+	}
 	d.beforeWrite = s.ensurePartitions
 	d.retryable = func(err error) bool {
 		var pgErr *pgconn.PgError
@@ -220,89 +231,105 @@ func (s *pgStore) createPartition(ctx context.Context, m time.Time) error {
 // writeNearMisses stores near misses by the configured mode.
 func (s *pgStore) writeNearMisses(ctx context.Context, tx txn, rs []nearMissRow) ([]bool, error) {
 	ptx := tx.(pgTx).tx
-	var ids []string
+	ids := make([]string, len(rs))
+	for i := range rs {
+		ids[i] = rs[i].ev.ID
+	}
+	var got []string
 	var err error
 	if s.mode == pgMultiRow {
-		ids, err = s.multiRowNearMisses(ctx, ptx, rs)
+		got, err = s.multiRowNearMisses(ctx, ptx, rs)
 	} else {
-		ids, err = s.copyNearMisses(ctx, ptx, rs)
+		got, err = copyRows(ctx, ptx, "near_misses", nearMissColList, ids, func(i int) []any { return s.nearMissArgs(&rs[i]) })
 	}
 	if err != nil {
 		return nil, err
 	}
-	got := make(map[string]bool, len(ids))
-	for _, id := range ids {
+	return insertedOf(ids, got), nil
+}
+
+// insertedOf reports, for each of ids, whether it is among the inserted.
+func insertedOf(ids, inserted []string) []bool {
+	ins := make([]bool, len(ids))
+	if len(inserted) == len(ids) {
+		// Everything was new (the normal case): no need to match.
+		for i := range ins {
+			ins[i] = true
+		}
+		return ins
+	}
+	got := make(map[string]bool, len(inserted))
+	for _, id := range inserted {
 		got[id] = true
 	}
-	ins := make([]bool, len(rs))
-	for i := range rs {
-		ins[i] = got[rs[i].ev.ID]
+	for i, id := range ids {
+		ins[i] = got[id]
 	}
-	return ins, nil
+	return ins
 }
 
 var nearMissColList = strings.Split(strings.ReplaceAll(nearMissCols, " ", ""), ",")
 
-// copyNearMisses first copies the rows straight into near_misses under a
-// savepoint: a batch of new events (the normal case) is then written once.
-// If any row is already stored, COPY fails with a unique violation; the
-// savepoint undoes it and the rows go through a staging table and
-// INSERT … ON CONFLICT DO NOTHING, which skips the duplicates.
-func (s *pgStore) copyNearMisses(ctx context.Context, tx pgx.Tx, rs []nearMissRow) ([]string, error) {
+// copyRows writes rows (row(i) gives the values of cols for ids[i]) into
+// table and returns the IDs it inserted. It first copies them straight into
+// the table under a savepoint: a batch of new events (the normal case) is
+// then written once, in one COPY. If any row is already stored, COPY fails
+// with a unique violation; the savepoint undoes it and the rows go through a
+// staging table and INSERT … ON CONFLICT DO NOTHING, which skips the
+// duplicates. The table's unique keys must all be on the event ID.
+func copyRows(ctx context.Context, tx pgx.Tx, table string, cols, ids []string, row func(i int) []any) ([]string, error) {
 	if _, err := tx.Exec(ctx, "SAVEPOINT direct_copy"); err != nil {
 		return nil, err
 	}
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"near_misses"}, nearMissColList, s.copySource(rs))
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{table}, cols, copySource(len(ids), row))
 	if err == nil {
 		if _, err := tx.Exec(ctx, "RELEASE SAVEPOINT direct_copy"); err != nil {
 			return nil, err
-		}
-		ids := make([]string, len(rs))
-		for i := range rs {
-			ids[i] = rs[i].ev.ID
 		}
 		return ids, nil
 	}
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) || pgErr.Code != "23505" {
-		return nil, fmt.Errorf("copying into near_misses: %w", err)
+		return nil, fmt.Errorf("copying into %s: %w", table, err)
 	}
 	if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT direct_copy"); err != nil {
 		return nil, err
 	}
-	return s.stageNearMisses(ctx, tx, rs)
+	return stageRows(ctx, tx, table, cols, len(ids), row)
 }
 
-func (s *pgStore) copySource(rs []nearMissRow) pgx.CopyFromSource {
+func copySource(n int, row func(i int) []any) pgx.CopyFromSource {
 	i := 0
 	return pgx.CopyFromFunc(func() ([]any, error) {
-		if i == len(rs) {
+		if i == n {
 			return nil, nil
 		}
-		a := s.nearMissArgs(&rs[i])
+		a := row(i)
 		i++
 		return a, nil
 	})
 }
 
-// stageNearMisses copies rows into a per-connection temporary table (emptied
-// at every commit) and inserts the new ones from there.
-func (s *pgStore) stageNearMisses(ctx context.Context, tx pgx.Tx, rs []nearMissRow) ([]string, error) {
-	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS near_misses_stage
-		(LIKE near_misses INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
-		return nil, fmt.Errorf("creating staging table: %w", err)
+// stageRows copies rows into a per-connection temporary table (emptied at
+// every commit) and inserts the new ones from there. Table names come from
+// the store's code, never from input.
+func stageRows(ctx context.Context, tx pgx.Tx, table string, cols []string, n int, row func(i int) []any) ([]string, error) {
+	stage := table + "_stage"
+	if _, err := tx.Exec(ctx, "CREATE TEMP TABLE IF NOT EXISTS "+stage+
+		" (LIKE "+table+" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"); err != nil {
+		return nil, fmt.Errorf("creating staging table %s: %w", stage, err)
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"near_misses_stage"}, nearMissColList, s.copySource(rs)); err != nil {
-		return nil, fmt.Errorf("copying into staging table: %w", err)
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{stage}, cols, copySource(n, row)); err != nil {
+		return nil, fmt.Errorf("copying into staging table %s: %w", stage, err)
 	}
-	rows, err := tx.Query(ctx, "INSERT INTO near_misses ("+nearMissCols+") SELECT "+nearMissCols+
-		" FROM near_misses_stage ON CONFLICT DO NOTHING RETURNING id")
+	cl := strings.Join(cols, ", ")
+	rows, err := tx.Query(ctx, "INSERT INTO "+table+" ("+cl+") SELECT "+cl+" FROM "+stage+" ON CONFLICT DO NOTHING RETURNING id")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("inserting new rows from %s: %w", stage, err)
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("inserting new rows from %s: %w", stage, err)
 	}
 	return ids, nil
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golang/geo/s2"
 
@@ -41,8 +42,8 @@ func parentMask(level int) (mask, lsb int64) {
 type batch struct {
 	nearMisses []nearMissRow
 	tracks     []trackRow
-	health     []*events.CameraHealth
-	weather    []*events.WeatherObservation
+	health     []healthRow
+	weather    []weatherRow
 	recs       []*events.Recommendation
 	acks       []*events.Ack
 	dead       []DeadLetter
@@ -61,10 +62,37 @@ type trackRow struct {
 	body []byte
 }
 
+type healthRow struct {
+	ev   *events.CameraHealth
+	body []byte
+}
+
+type weatherRow struct {
+	ev   *events.WeatherObservation
+	body []byte
+}
+
+// body returns the JSON kept in an event's body column: the bytes the event
+// was decoded from when the caller has them, else its encoding.
+func body(b *Batch, i int, ev events.Event) ([]byte, error) {
+	if i < len(b.Raw) && b.Raw[i] != nil && utf8.Valid(b.Raw[i]) {
+		return b.Raw[i], nil
+	}
+	data, err := json.Marshal(ev)
+	if err != nil {
+		h := ev.Head()
+		return nil, fmt.Errorf("encoding %s %s: %w", h.Kind, h.ID, err)
+	}
+	return data, nil
+}
+
 // prepare validates every event (a batch with an invalid event is refused
 // whole, naming it, since ingest dead-letters invalid messages before they
 // get here) and drops repeated IDs.
 func prepare(b Batch) (*batch, error) {
+	if len(b.Raw) > len(b.Events) {
+		return nil, badInput("batch has %d raw bodies for %d events", len(b.Raw), len(b.Events))
+	}
 	p := &batch{}
 	seen := make(map[string]bool, len(b.Events))
 	for i, ev := range b.Events {
@@ -82,21 +110,29 @@ func prepare(b Batch) (*batch, error) {
 		seen[h.ID] = true
 		switch e := ev.(type) {
 		case *events.NearMiss:
-			body, err := json.Marshal(e)
+			data, err := body(&b, i, e)
 			if err != nil {
-				return nil, fmt.Errorf("encoding near miss %s: %w", h.ID, err)
+				return nil, err
 			}
-			p.nearMisses = append(p.nearMisses, nearMissRow{ev: e, cell: CellKey(LeafCell(e.Lat, e.Lng)), weight: e.Severity.Weight(), body: body})
+			p.nearMisses = append(p.nearMisses, nearMissRow{ev: e, cell: CellKey(LeafCell(e.Lat, e.Lng)), weight: e.Severity.Weight(), body: data})
 		case *events.TrackSummary:
-			body, err := json.Marshal(e)
+			data, err := body(&b, i, e)
 			if err != nil {
-				return nil, fmt.Errorf("encoding track summary %s: %w", h.ID, err)
+				return nil, err
 			}
-			p.tracks = append(p.tracks, trackRow{ev: e, body: body})
+			p.tracks = append(p.tracks, trackRow{ev: e, body: data})
 		case *events.CameraHealth:
-			p.health = append(p.health, e)
+			data, err := body(&b, i, e)
+			if err != nil {
+				return nil, err
+			}
+			p.health = append(p.health, healthRow{ev: e, body: data})
 		case *events.WeatherObservation:
-			p.weather = append(p.weather, e)
+			data, err := body(&b, i, e)
+			if err != nil {
+				return nil, err
+			}
+			p.weather = append(p.weather, weatherRow{ev: e, body: data})
 		case *events.Recommendation:
 			p.recs = append(p.recs, e)
 		case *events.Ack:
@@ -110,8 +146,8 @@ func prepare(b Batch) (*batch, error) {
 	// order and queue behind each other instead of deadlocking.
 	slices.SortFunc(p.nearMisses, func(a, b nearMissRow) int { return strings.Compare(a.ev.ID, b.ev.ID) })
 	slices.SortFunc(p.tracks, func(a, b trackRow) int { return strings.Compare(a.ev.ID, b.ev.ID) })
-	sortByID(p.health)
-	sortByID(p.weather)
+	slices.SortFunc(p.health, func(a, b healthRow) int { return strings.Compare(a.ev.ID, b.ev.ID) })
+	slices.SortFunc(p.weather, func(a, b weatherRow) int { return strings.Compare(a.ev.ID, b.ev.ID) })
 	sortByID(p.recs)
 	sortByID(p.acks)
 	for i, d := range b.Dead {

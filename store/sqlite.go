@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -125,6 +126,10 @@ func sqliteDialect() dialect {
 			args[i] = s.nearMissArgs(&rs[i])
 		}
 		return sqliteInsertMany(ctx, tx, "INSERT INTO near_misses ("+nearMissCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING", args)
+	}
+	d.writeRows = func(ctx context.Context, tx txn, table string, cols []string, rows [][]any) ([]bool, error) {
+		return sqliteInsertMany(ctx, tx, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES (?"+
+			strings.Repeat(", ?", len(cols)-1)+") ON CONFLICT (id) DO NOTHING", rows)
 	}
 	d.groupExpr = func(b *sqlBuilder, by string, tz *time.Location) (string, error) {
 		name := tz.String()

@@ -60,9 +60,13 @@ type dialect struct {
 	// insertMany runs one INSERT … ON CONFLICT DO NOTHING per row and
 	// reports which rows were inserted.
 	insertMany func(ctx context.Context, tx txn, sql string, args [][]any) ([]bool, error)
-	// writeNearMisses stores near-miss rows (the bulk of the data) and
-	// reports which were new.
+	// writeNearMisses stores near-miss rows and reports which were new.
 	writeNearMisses func(ctx context.Context, tx txn, rs []nearMissRow) ([]bool, error)
+	// writeRows stores the bulk event rows (track summaries, health) of
+	// table: rows[i] holds the values of cols, whose first is the event ID.
+	// Rows whose ID is already stored are skipped; it reports which rows
+	// were new.
+	writeRows func(ctx context.Context, tx txn, table string, cols []string, rows [][]any) ([]bool, error)
 	// retryable reports whether a failed write transaction may succeed
 	// if run again (deadlock, lock timeout).
 	retryable func(error) bool
@@ -92,6 +96,11 @@ func (s *sqlStore) exec(ctx context.Context, q execer, sql string, args ...any) 
 }
 
 func (s *sqlStore) Close() error { return s.db.Close() }
+
+var (
+	trackCols  = []string{"id", "site", "camera", "ts", "class", "approach", "movement", "crosswalk", "body"}
+	healthCols = []string{"id", "site", "camera", "ts", "status", "body"}
+)
 
 const (
 	nearMissCols = "id, site, camera, ts, type, severity, weight, class_a, class_b, min_ttc_s, pet_s, max_drac_mps2, min_distance_m, weather, zone, approach, movement, lat, lng, cell, body"
@@ -183,8 +192,7 @@ func (s *sqlStore) write(ctx context.Context, p *batch, nEvents int) (WriteResul
 			e := r.ev
 			args[i] = []any{e.ID, e.Site, e.Camera, s.d.timeV(e.Time), string(e.Class), e.Approach, e.Movement, e.Crosswalk, string(r.body)}
 		}
-		ins, err := s.d.insertMany(ctx, tx, `INSERT INTO track_summaries (id, site, camera, ts, class, approach, movement, crosswalk, body)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`, args)
+		ins, err := s.d.writeRows(ctx, tx, "track_summaries", trackCols, args)
 		if err != nil {
 			return WriteResult{}, fmt.Errorf("%s: writing %d track summaries: %w", s.d.name, len(p.tracks), err)
 		}
@@ -195,31 +203,24 @@ func (s *sqlStore) write(ctx context.Context, p *batch, nEvents int) (WriteResul
 	}
 	if len(p.health) > 0 {
 		args := make([][]any, len(p.health))
-		for i, e := range p.health {
-			body, err := json.Marshal(e)
-			if err != nil {
-				return WriteResult{}, fmt.Errorf("encoding health %s: %w", e.ID, err)
-			}
-			args[i] = []any{e.ID, e.Site, e.Camera, s.d.timeV(e.Time), string(e.Status), string(body)}
+		for i, r := range p.health {
+			e := r.ev
+			args[i] = []any{e.ID, e.Site, e.Camera, s.d.timeV(e.Time), string(e.Status), string(r.body)}
 		}
-		ins, err := s.d.insertMany(ctx, tx, `INSERT INTO camera_health (id, site, camera, ts, status, body)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`, args)
+		ins, err := s.d.writeRows(ctx, tx, "camera_health", healthCols, args)
 		if err != nil {
 			return WriteResult{}, fmt.Errorf("%s: writing %d health reports: %w", s.d.name, len(p.health), err)
 		}
 		count(ins, func(i int) {
-			e := p.health[i]
+			e := p.health[i].ev
 			addCamera(cams, e.Site, e.Camera, e.Time, 0, 0)
 		})
 	}
 	if len(p.weather) > 0 {
 		args := make([][]any, len(p.weather))
-		for i, e := range p.weather {
-			body, err := json.Marshal(e)
-			if err != nil {
-				return WriteResult{}, fmt.Errorf("encoding weather %s: %w", e.ID, err)
-			}
-			args[i] = []any{e.ID, e.Site, s.d.timeV(e.Time), string(e.Condition), string(body)}
+		for i, r := range p.weather {
+			e := r.ev
+			args[i] = []any{e.ID, e.Site, s.d.timeV(e.Time), string(e.Condition), string(r.body)}
 		}
 		ins, err := s.d.insertMany(ctx, tx, `INSERT INTO weather (id, site, ts, condition, body)
 			VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`, args)
@@ -316,13 +317,19 @@ func (s *sqlStore) write(ctx context.Context, p *batch, nEvents int) (WriteResul
 			}
 		}
 	}
-	for _, c := range sortedCameras(cams) {
-		_, err := s.exec(ctx, tx, `INSERT INTO cameras (site, camera, near_misses, tracks, last_seen) VALUES (?, ?, ?, ?, ?)
+	if len(cams) > 0 {
+		// One statement per camera, sent together (a pgx batch is one round
+		// trip): a realistic batch touches dozens of cameras.
+		cs := sortedCameras(cams)
+		args := make([][]any, len(cs))
+		for i, c := range cs {
+			args[i] = []any{c.site, c.camera, c.nearMisses, c.tracks, s.d.timeV(c.lastSeen)}
+		}
+		_, err := s.d.insertMany(ctx, tx, `INSERT INTO cameras (site, camera, near_misses, tracks, last_seen) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (site, camera) DO UPDATE SET near_misses = cameras.near_misses + excluded.near_misses,
-			tracks = cameras.tracks + excluded.tracks, last_seen = `+s.d.greatest+`(cameras.last_seen, excluded.last_seen)`,
-			c.site, c.camera, c.nearMisses, c.tracks, s.d.timeV(c.lastSeen))
+			tracks = cameras.tracks + excluded.tracks, last_seen = `+s.d.greatest+`(cameras.last_seen, excluded.last_seen)`, args)
 		if err != nil {
-			return WriteResult{}, fmt.Errorf("%s: updating camera %s/%s: %w", s.d.name, c.site, c.camera, err)
+			return WriteResult{}, fmt.Errorf("%s: updating %d cameras' counts: %w", s.d.name, len(cs), err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {

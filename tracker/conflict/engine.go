@@ -25,6 +25,17 @@
 //     of the conflict, Archer 2005), the speed difference in rear-end
 //     conflicts (Cooper & Ferguson 1976). Undefined at TTC 0.
 //   - min_distance_m is the minimum centre-to-centre distance.
+//   - Turning vehicles: constant velocity takes a turning vehicle off its
+//     arc; a collision predicted later than √(width / (v·|ω|)) (when the
+//     straight line has left the arc by half the width) is not counted
+//     (see predictionLimit). PET, measured on the paths actually driven,
+//     covers those conflicts.
+//   - Footprints already overlapping when a pair is first examined, never
+//     seen closing in, are not a collision course (parked cars with box
+//     jitter); see examine.
+//   - A vehicle–VRU conflict is in a crosswalk when its conflict point, or
+//     the VRU at the conflict time, is in a crosswalk zone; the vehicle's
+//     movement is judged once it has driven on (Config.TypeClearM).
 //
 // Coordinates: a right-handed ground frame in metres (x east, y north), so
 // headings grow counter-clockwise and a left turn is a positive heading
@@ -112,6 +123,9 @@ type Stats struct {
 	// OverlapFirstSight counts pair-steps whose footprints overlapped
 	// without the pair ever having been seen closing in: not conflicts.
 	OverlapFirstSight int64 `json:"overlap_first_sight"`
+	// TurnLimited counts pair-steps whose collision was predicted beyond
+	// where a turning vehicle's straight-line prediction holds.
+	TurnLimited int64 `json:"turn_limited"`
 	// Candidates are closed encounters that met a reporting threshold
 	// before the guard: Reported + sum(Suppressed) + Excluded.
 	Candidates int64            `json:"candidates"`
@@ -188,8 +202,10 @@ func finite(vs ...float64) bool {
 }
 
 // Step takes the states of one frame (all at the same time, or nearly) and
-// returns the encounters that closed at this step, in ID order. An empty
-// frame does not advance the engine's clock.
+// returns the encounters completed at this step, in ID order: those that
+// closed now, and vehicle–VRU encounters closed earlier and held until the
+// vehicle's movement could be judged (Config.TypeClearM, TypeMaxWaitS). An
+// empty frame does not advance the engine's clock.
 func (e *Engine) Step(obs []Observation) []Encounter {
 	if len(obs) == 0 {
 		return nil
@@ -411,6 +427,12 @@ func (e *Engine) examine(a, b *track) {
 	ttc, ok := 0.0, false
 	if e.threatens(a) || e.threatens(b) {
 		ttc, ok = boxTTC(&a.cur, &b.cur, a.box, b.box, e.cfg.HorizonS)
+		if ok && ttc > 0 && ttc > math.Min(e.predictionLimit(a), e.predictionLimit(b)) {
+			// The collision is predicted where a turning vehicle will
+			// not be: off its arc.
+			e.stats.TurnLimited++
+			ok = false
+		}
 	}
 	ps := e.open[pairKey{a.id, b.id}]
 	if !ok {
@@ -447,6 +469,53 @@ func (e *Engine) examine(a, b *track) {
 }
 
 func halfDiagonal(s *sample) float64 { return math.Hypot(s.length, s.width) / 2 }
+
+// Turning vehicles and constant-velocity prediction: a vehicle turning at
+// yaw rate ω and speed v leaves the straight line of its velocity by
+// v·ω·t²/2; once that exceeds half its width the prediction has it where
+// it will not be. predictionLimit is that time, √(width / (v·|ω|)), for a
+// vehicle whose lateral acceleration v·|ω| is at least turnMinLatMPS2, and
+// +Inf otherwise (straight, slow, or a pedestrian, whose footprint is too
+// small for the rule and whose heading is too noisy). The yaw rate is the
+// heading change over the last yawWindowS (both ends moving at least
+// 1 m/s), long enough that box jitter does not make a straight car turn.
+func (e *Engine) predictionLimit(tr *track) float64 {
+	if tr.class == events.Pedestrian {
+		return math.Inf(1)
+	}
+	w := yawRate(tr.hist)
+	lat := tr.cur.v.norm() * math.Abs(w)
+	if lat < turnMinLatMPS2 {
+		return math.Inf(1)
+	}
+	return math.Sqrt(tr.cur.width / lat)
+}
+
+const (
+	yawWindowS     = 1.0
+	turnMinLatMPS2 = 1.0 // a straight car's heading jitter stays well below (ω < 0.1 rad/s at 10 m/s)
+)
+
+// yawRate is the heading change per second over the last yawWindowS of h
+// (at least half of it), 0 when the user was not moving at both ends.
+func yawRate(h []sample) float64 {
+	n := len(h)
+	if n < 2 || h[n-1].v.norm() < 1 {
+		return 0
+	}
+	last := &h[n-1]
+	for i := n - 2; i >= 0; i-- {
+		dt := last.t - h[i].t
+		if dt < yawWindowS && i > 0 {
+			continue
+		}
+		if dt < yawWindowS/2 || h[i].v.norm() < 1 {
+			return 0
+		}
+		return wrapAngle(last.heading-h[i].heading) / dt
+	}
+	return 0
+}
 
 // threatens reports whether tr is a moving non-pedestrian (see
 // Config.MinMovingMPS): a pair needs one for a TTC.

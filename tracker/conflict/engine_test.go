@@ -584,3 +584,46 @@ func TestFollowingWithJitterHasNoCrossing(t *testing.T) {
 		t.Errorf("paths of following cars cross: PET %.2f s at (%.1f, %.1f), angle %.0f°", pr.pet, pr.place.x, pr.place.y, pr.angleDeg)
 	}
 }
+
+// A car turning left at 6 m/s on a 10 m radius (lateral acceleration
+// 3.6 m/s²) with a pedestrian standing on the kerb 10 m down the tangent
+// of its arc: constant-velocity prediction says TTC (10 − 2.25 − 0.25)/6 =
+// 1.25 s, but the car's straight line leaves its arc by half its width
+// after √(1.8/3.6) = 0.71 s: that collision is predicted where the car will
+// not be, and the car in fact passes 4.1 m (centres) from the pedestrian. A pedestrian
+// standing on the arc itself is hit, and the engine sees it in time.
+func TestTurningVehiclePrediction(t *testing.T) {
+	const r, v = 10.0, 6.0
+	w := v / r
+	car := func(t float64) (x, y, vx, vy, h float64) {
+		th := -math.Pi/2 + w*t // angle on the circle around the origin
+		h = th + math.Pi/2
+		return r * math.Cos(th), r * math.Sin(th), v * math.Cos(h), v * math.Sin(h), h
+	}
+	x2, y2, _, _, h2 := car(2)
+	kerb := func(float64) (x, y, vx, vy, h float64) { return x2 + 10*math.Cos(h2), y2 + 10*math.Sin(h2), 0, 0, 0 }
+	onArc := func(float64) (x, y, vx, vy, h float64) {
+		x, y, _, _, _ = car(2 + 8/v)
+		return x, y, 0, 0, 0
+	}
+	cfg := DefaultConfig()
+	encs, e := simulate(t, cfg, 5,
+		user{id: 1, class: events.Car, to: 5, frames0: 20, state: car},
+		user{id: 2, class: events.Pedestrian, from: 2, to: 5, frames0: 20, state: kerb},
+	)
+	for _, c := range encs {
+		if c.NearMiss() {
+			t.Errorf("pedestrian off the arc: near miss %+v (TTC %v)", c, deref(c.MinTTCS))
+		}
+	}
+	if e.Stats().TurnLimited == 0 {
+		t.Error("no prediction was limited: the case did not test the rule")
+	}
+	encs, _ = simulate(t, cfg, 5,
+		user{id: 1, class: events.Car, to: 5, frames0: 20, state: car},
+		user{id: 2, class: events.Pedestrian, from: 2, to: 5, frames0: 20, state: onArc},
+	)
+	if len(encs) == 0 || encs[0].MinTTCS == nil || *encs[0].MinTTCS > math.Sqrt(1.8/(v*w)) || encs[0].Severity != events.Critical {
+		t.Fatalf("pedestrian on the arc: want a critical TTC within the prediction limit, got %+v", encs)
+	}
+}

@@ -49,6 +49,10 @@ store. Weather comes from --weather, else from the latest weather event in
 the file at or before --at, else dry. With --key the records are signed
 (Ed25519).
 
+With --secrets DIR (from intersect init) it connects as the deployment's
+advisor identity and signs with DIR/signing/advisor.key unless --key says
+otherwise.
+
 --new-key writes a key pair (KEYFILE, mode 0600, and KEYFILE.pub for the
 controllers) and exits.`)
 	once := fs.Bool("once", false, "evaluate once and exit (what-if mode)")
@@ -81,6 +85,10 @@ controllers) and exits.`)
 		return nil
 	}
 	if !*once {
+		c.identity = string(bus.RoleAdvisor)
+		if *keyPath == "" && c.secrets != "" {
+			*keyPath = signingKeyFile(c.secrets)
+		}
 		return runAdviseLive(ctx, e, adviseLive{
 			planPath: *planPath, keyPath: *keyPath, common: c, cred: cred, every: *every, window: *window,
 			weather: *weatherFlag, weatherFile: *weatherFile, events: *eventsPath, at: *atFlag,
@@ -222,7 +230,7 @@ func runAdviseLive(ctx context.Context, e env, o adviseLive) error {
 	case o.events != "" || o.at != "":
 		return badInput("--events and --at belong to the what-if mode: add --once")
 	case o.planPath == "" || o.keyPath == "":
-		return badInput("--plan and --key are required (the advisor signs what it publishes; make a key with --new-key)")
+		return badInput("--plan and --key (or --secrets) are required (the advisor signs what it publishes; make a key with --new-key)")
 	case o.every <= 0 || o.window <= 0:
 		return badInput("--every and --window must be positive")
 	case o.weather != "" && o.weatherFile != "":
@@ -278,6 +286,9 @@ func runAdviseLive(ctx context.Context, e env, o adviseLive) error {
 // creates the streams if it may (a least-privilege identity that may not
 // has them declared by ingest).
 func dialBus(ctx context.Context, e env, c *commonFlags, name string, cred bus.Credentials, declare bool) (jetstream.JetStream, func(), error) {
+	if cred.SeedFile != "" || cred.CAFile != "" {
+		c.creds = cred
+	}
 	if c.natsURL == "" {
 		b, err := openBus(ctx, c, name, e.log)
 		if err != nil {
@@ -285,9 +296,9 @@ func dialBus(ctx context.Context, e env, c *commonFlags, name string, cred bus.C
 		}
 		return b.js, b.close, nil
 	}
-	opts, err := cred.Options(e.log)
+	opts, err := c.natsOptions(e.log)
 	if err != nil {
-		return nil, nil, usageError{err}
+		return nil, nil, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()

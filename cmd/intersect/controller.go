@@ -47,8 +47,13 @@ a restarted agent starts again from its plan's values.`)
 	var cred bus.Credentials
 	fs.StringVar(&cred.SeedFile, "creds", "", "NKey seed file of this controller's NATS identity (with --nats)")
 	fs.StringVar(&cred.CAFile, "ca", "", "CA certificate of the NATS server's TLS (with --nats)")
+	secrets := fs.String("secrets", "", "deployment directory from `intersect init`: connect as controller:<site>:<id> and trust DIR/signing/advisor.pub (unless --key)")
+	insecure := fs.Bool("insecure", false, "allow connecting to --nats without a credential (logs a warning; never in production)")
 	if err := parse(fs, e.args); err != nil {
 		return err
+	}
+	if *keyPath == "" && *secrets != "" {
+		*keyPath = signingPubFile(*secrets)
 	}
 	if *natsURL != "" {
 		if *recsPath != "" || *atFlag != "" {
@@ -57,7 +62,8 @@ a restarted agent starts again from its plan's values.`)
 		if *id == "" || *keyPath == "" || *planPath == "" {
 			return badInput("--id, --key and --plan are required")
 		}
-		return runControllerLive(ctx, e, *id, *keyPath, *planPath, *natsURL, cred)
+		cf := commonFlags{natsURL: *natsURL, secrets: *secrets, insecure: *insecure, creds: cred}
+		return runControllerLive(ctx, e, *id, *keyPath, *planPath, &cf)
 	}
 	if cred.SeedFile != "" || cred.CAFile != "" {
 		return badInput("--creds and --ca authenticate to a NATS server: give its --nats URL")
@@ -146,13 +152,17 @@ func loadController(id, keyPath, planPath string) (*signals.Controller, error) {
 // runControllerLive runs the agent on the JetStream feed until ctx ends. It
 // never declares streams: a controller identity may not, and ingest or the
 // advisor has.
-func runControllerLive(ctx context.Context, e env, id, keyPath, planPath, url string, cred bus.Credentials) error {
+func runControllerLive(ctx context.Context, e env, id, keyPath, planPath string, cf *commonFlags) error {
 	core, err := loadController(id, keyPath, planPath)
 	if err != nil {
 		return err
 	}
-	cf := commonFlags{natsURL: url}
-	js, closeBus, err := dialBus(ctx, e, &cf, "intersect-controller-"+id, cred, false)
+	plan, err := signals.LoadPlan(planPath)
+	if err != nil {
+		return usageError{err}
+	}
+	cf.identity = controllerIdentity(plan.Site, id)
+	js, closeBus, err := dialBus(ctx, e, cf, "intersect-controller-"+id, cf.creds, false)
 	if err != nil {
 		return err
 	}

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,7 +13,6 @@ import (
 	"github.com/intersect-oss/intersect/edge/camera"
 	"github.com/intersect-oss/intersect/edge/outbox"
 	"github.com/intersect-oss/intersect/samples/twin"
-	"github.com/intersect-oss/intersect/signals"
 )
 
 // twinSeed fixes the demo intersection so every demo shows the same scene.
@@ -101,29 +98,4 @@ func runDemoCameras(ctx context.Context, files []*camera.File, b *busConn, dataD
 		})
 	}
 	return g.wait()
-}
-
-// demoSigningKey returns the advisor's signing key under dataDir/keys,
-// generating it on first run. The public half is what the demo's
-// controller agent trusts.
-func demoSigningKey(dataDir string, log *slog.Logger) (ed25519.PrivateKey, ed25519.PublicKey, error) {
-	dir := filepath.Join(dataDir, "keys")
-	priv, pub := filepath.Join(dir, "advisor.key"), filepath.Join(dir, "advisor.pub")
-	if _, err := os.Stat(priv); errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, nil, fmt.Errorf("creating %s: %w", dir, err)
-		}
-		if _, err := signals.GenerateKeyFiles(priv, pub); err != nil {
-			return nil, nil, err
-		}
-		log.Info("generated the demo advisor's signing key", "private", priv, "public", pub)
-	}
-	key, warning, err := signals.LoadPrivateKey(priv)
-	if err != nil {
-		return nil, nil, err
-	}
-	if warning != "" {
-		log.Warn(warning)
-	}
-	return key, key.Public().(ed25519.PublicKey), nil
 }

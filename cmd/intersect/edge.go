@@ -28,9 +28,13 @@ health_interval_s. Events go through an on-disk outbox under
 DATA-DIR/outbox/<site>/<camera>, so a NATS outage loses nothing.
 File sources are paced at their frame rate, as a live camera would be.
 Ctrl-C stops gracefully: frames are released, open encounters flushed and
-the outbox drained (for up to 10 s; the rest stays on disk for next time).`)
+the outbox drained (for up to 10 s; the rest stays on disk for next time).
+With --secrets DIR it connects as edge:<site>:<camera-set>, which the server
+lets publish only for its own site's cameras.`)
 	var c commonFlags
 	c.register(fs, "intersect-data")
+	c.registerCreds(fs)
+	set := fs.String("camera-set", "all", "with --secrets: the camera set of this edge's identity, edge:<site>:<camera-set> (intersect init --camera-set)")
 	cfgPath := fs.String("config", "", "camera config YAML (required)")
 	model := fs.String("model", "", "ONNX detector model for every camera (default: each camera's detector)")
 	fast := fs.Bool("no-pace", false, "process file sources as fast as possible instead of at their frame rate")
@@ -44,6 +48,14 @@ the outbox drained (for up to 10 s; the rest stays on disk for next time).`)
 	if err != nil {
 		return configErr(err)
 	}
+	// The identity is the config's site's: one edge box serves one site.
+	site := f.Cameras[0].Site
+	for _, cam := range f.Cameras[1:] {
+		if cam.Site != site && c.secrets != "" {
+			return badInput("%s: cameras of sites %s and %s: with --secrets one edge identity serves one site; split the config", *cfgPath, site, cam.Site)
+		}
+	}
+	c.identity = edgeIdentity(site, *set)
 	if err := c.prepareDataDir(); err != nil {
 		return err
 	}

@@ -35,6 +35,8 @@ stream and JetStream keeps the backlog; the lag is logged as "pending".
 edge-<site>) as sources of the central events stream; see docs/capacity.md.`)
 	var c commonFlags
 	c.register(fs, "data")
+	c.registerCreds(fs)
+	c.identity = string(bus.RoleIngest)
 	var cfg ingest.Config
 	fs.IntVar(&cfg.BatchSize, "batch", 1000, "most events written per transaction")
 	fs.DurationVar(&cfg.MaxWait, "max-wait", 200*time.Millisecond, "longest wait to fill a batch before writing it")

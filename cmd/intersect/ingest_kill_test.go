@@ -62,7 +62,7 @@ func testIngestSurvivesSIGKILL(t *testing.T, dsn string) {
 
 	dataDir := t.TempDir()
 	start := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "ingest", "--nats", srv.ClientURL(), "--db", dsn,
+		cmd := exec.Command(os.Args[0], "ingest", "--nats", srv.ClientURL(), "--insecure", "--db", dsn,
 			"--data-dir", dataDir, "--batch", "500", "--ack-wait", "2s")
 		cmd.Env = append(os.Environ(), "INTERSECT_RUN_MAIN=1", "INTERSECT_LOG=warn")
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr

@@ -58,6 +58,7 @@ func commands() []command {
 		edgeCommand(),
 		demoCommand(),
 		ingestCommand(),
+		initCommand(),
 		loadgenCommand(),
 		serveCommand(),
 		trackCommand(),

@@ -101,7 +101,12 @@ func BenchmarkEndToEndAccuracy(b *testing.B) {
 		fmt.Print(rep.Table())
 		b.ReportMetric(rep.Conflicts.NearMissRecall.Share(), "nearmiss-recall")
 		b.ReportMetric(rep.Conflicts.NearMissPrecision.Share(), "nearmiss-precision")
-		b.ReportMetric(rep.Conflicts.TTCErrS.Median, "ttc-err-median-s")
+		if rep.Conflicts.TTCErrS.N > 0 { // none matched: no figure (NaN upsets benchstat)
+			b.ReportMetric(rep.Conflicts.TTCErrS.Median, "ttc-err-median-s")
+		}
+		if rep.Conflicts.PETErrS.N > 0 {
+			b.ReportMetric(rep.Conflicts.PETErrS.Median, "pet-err-median-s")
+		}
 		b.ReportMetric(rep.MOT.MOTA, "MOTA")
 		b.ReportMetric(rep.MOT.IDF1, "IDF1")
 		b.ReportMetric(rep.Ground.SpeedRMSEMPS, "speed-rmse-mps")

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
@@ -162,6 +163,13 @@ func BenchmarkWritePostgres(b *testing.B) {
 			defer s.Close()
 			store.SetPGMultiRow(s, mode.multiRow)
 			benchWrite(b, s, mode.overlap)
+		})
+	}
+	for _, raw := range []bool{false, true} {
+		b.Run(fmt.Sprintf("mix/raw=%t", raw), func(b *testing.B) {
+			s := openPG(b, testenv.FreshPostgres(b))
+			defer s.Close()
+			benchWriteMix(b, s, raw)
 		})
 	}
 }

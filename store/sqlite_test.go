@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -127,9 +128,18 @@ func TestOpenPostgresUnreachable(t *testing.T) {
 }
 
 func BenchmarkWriteSQLite(b *testing.B) {
-	s := openSQLite(b, b.TempDir())
-	defer s.Close()
-	benchWrite(b, s, false)
+	b.Run("nearmiss", func(b *testing.B) {
+		s := openSQLite(b, b.TempDir())
+		defer s.Close()
+		benchWrite(b, s, false)
+	})
+	for _, raw := range []bool{false, true} {
+		b.Run(fmt.Sprintf("mix/raw=%t", raw), func(b *testing.B) {
+			s := openSQLite(b, b.TempDir())
+			defer s.Close()
+			benchWriteMix(b, s, raw)
+		})
+	}
 }
 
 // rawSQLite opens the store's file directly, to tamper with it.

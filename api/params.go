@@ -179,6 +179,10 @@ func (p *params) finish() *paramError {
 			read = append(read, name)
 		}
 		sort.Strings(read)
+		if names[0] == "" {
+			// "?=x" or "?a=1&&=2": name the problem, not an empty name.
+			return &paramError{Param: "query", Msg: fmt.Sprintf("a parameter has no name (this route takes %s)", strings.Join(read, ", "))}
+		}
 		return &paramError{Param: truncate(names[0], 64), Msg: fmt.Sprintf("unknown parameter (this route takes %s)", strings.Join(read, ", "))}
 	}
 	return nil

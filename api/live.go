@@ -165,15 +165,18 @@ func (h *Hub) Broadcast(ev events.Event) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for c := range h.clients {
-		if !c.filter.Load().match(ev) {
+		if c.closing() || !c.filter.Load().match(ev) {
+			// A client already being dropped stays in the map until its
+			// loops end; it gets nothing more and is not counted twice.
 			continue
 		}
 		select {
 		case c.send <- msg:
 			h.delivered.Add(1)
 		default:
-			h.dropped.Add(1)
-			c.kick(websocket.ClosePolicyViolation, fmt.Sprintf("slow consumer: send queue of %d messages full", cap(c.send)))
+			if c.kick(websocket.ClosePolicyViolation, fmt.Sprintf("slow consumer: send queue of %d messages full", cap(c.send))) {
+				h.dropped.Add(1)
+			}
 		}
 	}
 }
@@ -276,10 +279,22 @@ type client struct {
 	once   sync.Once
 }
 
+// closing reports whether the client was kicked or stopped.
+func (c *client) closing() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // kick closes the client with a close code and reason, without blocking
-// the caller (the hub's fan-out).
-func (c *client) kick(code int, reason string) {
+// the caller (the hub's fan-out). It reports whether this call did it (false
+// when the client was already closing).
+func (c *client) kick(code int, reason string) (kicked bool) {
 	c.once.Do(func() {
+		kicked = true
 		close(c.done)
 		wt := c.hub.opts.WriteTimeout
 		go func() {
@@ -291,6 +306,7 @@ func (c *client) kick(code int, reason string) {
 			time.AfterFunc(time.Second, func() { _ = c.conn.Close() })
 		}()
 	})
+	return kicked
 }
 
 func (c *client) stop() { c.once.Do(func() { close(c.done) }) }

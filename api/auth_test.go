@@ -126,7 +126,11 @@ func TestRoleMatrix(t *testing.T) {
 	}
 	for key, want := range minRole {
 		method, pattern, _ := strings.Cut(key, " ")
-		path := strings.NewReplacer("{id}", f.recs[1].ID, "{site}", "main-and-5th", "{$}", "", "/static/", "/static/app.js").Replace(pattern)
+		id := f.recs[1].ID
+		if strings.Contains(pattern, "/nearmisses/") {
+			id = f.nms[0].ID
+		}
+		path := strings.NewReplacer("{id}", id, "{site}", "main-and-5th", "{$}", "", "/static/", "/static/app.js").Replace(pattern)
 		body := ""
 		if method == http.MethodPost {
 			body = `{"by":"matrix","reason":"role matrix"}`

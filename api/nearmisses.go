@@ -9,7 +9,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/intersect-oss/intersect/events"
@@ -83,7 +85,7 @@ func (s *Server) getSnapshot(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	nm, err := s.store.NearMiss(r.Context(), id)
+	nm, err := s.nearMissInFlight(r.Context(), id)
 	if err != nil {
 		s.storeError(w, r, err)
 		return
@@ -116,6 +118,40 @@ func (s *Server) getSnapshot(w http.ResponseWriter, r *http.Request) {
 	// A snapshot never changes once stored under its event ID.
 	w.Header().Set("Cache-Control", "private, max-age=86400, immutable")
 	_, _ = w.Write(img)
+}
+
+// inFlightWait is how long a request for a near miss born moments ago
+// waits for ingest to store it: the live feed delivers an event to the
+// browser a little before its batch commits, and the browser asks for the
+// snapshot at once.
+const inFlightWait = 2 * time.Second
+
+// nearMissInFlight is store.NearMiss, but for an ID minted within the last
+// minute (event IDs are UUIDv7, so they carry their birth time) it waits up
+// to inFlightWait for the row before answering not found.
+func (s *Server) nearMissInFlight(ctx context.Context, id string) (*events.NearMiss, error) {
+	deadline := time.Now().Add(inFlightWait)
+	for {
+		nm, err := s.store.NearMiss(ctx, id)
+		if !errors.Is(err, store.ErrNotFound) || !recentID(id) || time.Now().After(deadline) {
+			return nm, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// recentID reports whether id is a UUIDv7 minted within the last minute.
+func recentID(id string) bool {
+	u, err := uuid.Parse(id)
+	if err != nil || u.Version() != 7 {
+		return false
+	}
+	sec, nsec := u.Time().UnixTime()
+	return time.Since(time.Unix(sec, nsec)) < time.Minute
 }
 
 // ObjectStoreSnapshots reads snapshots from a JetStream object store.

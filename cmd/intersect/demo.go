@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -9,14 +10,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/intersect-oss/intersect/edge/camera"
-	"github.com/intersect-oss/intersect/events/bus"
-	"github.com/intersect-oss/intersect/store"
-
 	"github.com/intersect-oss/intersect/api"
+	"github.com/intersect-oss/intersect/edge/camera"
+	"github.com/intersect-oss/intersect/events"
+	"github.com/intersect-oss/intersect/events/bus"
 	"github.com/intersect-oss/intersect/ingest"
 	"github.com/intersect-oss/intersect/signals"
 	"github.com/intersect-oss/intersect/signals/live"
+	"github.com/intersect-oss/intersect/store"
 )
 
 func demoCommand() command {
@@ -143,6 +144,10 @@ for a session cookie.`)
 	apiSrv := api.New(api.Options{Store: st, Log: e.log.With("part", "api"), Snapshots: snaps, Live: hub, Weather: busWeather{conns["advisor"].js}})
 	in := ingest.New(b.js, st, ingest.Config{}, e.log.With("part", "ingest"))
 
+	if err := demoInitialWeather(ctx, st, busWeather{conns["advisor"].js}, plan.Site); err != nil {
+		return err
+	}
+
 	g := newGroup(ctx)
 	g.spawn("ingest", in.Run)
 	g.spawn("cameras", func(ctx context.Context) error {
@@ -160,6 +165,19 @@ for a session cookie.`)
 	err = g.wait()
 	e.log.Info("demo stopped", "ingest", in.Stats())
 	return err
+}
+
+// demoInitialWeather starts the demo site dry, the way its manual weather
+// provider (the dashboard's switch) would say, unless an earlier run left an
+// observation: near misses then carry a weather and the charts group by it.
+func demoInitialWeather(ctx context.Context, st store.Store, pub api.WeatherPublisher, site string) error {
+	if _, err := st.LatestWeather(ctx, site); err == nil || !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return pub.PublishWeather(ctx, &events.WeatherObservation{
+		Header:    events.NewHeader(events.KindWeather, site, "", time.Now()),
+		Condition: events.Dry, Source: "manual", Text: "demo start: dry until set on the dashboard",
+	})
 }
 
 // ensureDemoDeployment creates the demo's deployment on first run: its

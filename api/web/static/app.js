@@ -131,10 +131,25 @@ function addDot(n) {
 
 // ---- event list ------------------------------------------------------------
 
+function snapshotURL(n) { return `${API}/nearmisses/${encodeURIComponent(n.id)}/snapshot`; }
+
+// retryImage reloads a snapshot that failed: a near miss from the live feed
+// can reach the browser a moment before ingest has stored it, and the
+// snapshot route answers 404 until then. A fragment makes the URL new to the
+// browser without a query parameter the API would refuse.
+function retryImage(img, tries = 4) {
+  let n = 0;
+  img.addEventListener('error', () => {
+    if (++n > tries) return;
+    setTimeout(() => { img.src = `${img.src.split('#')[0]}#retry-${n}`; }, 500 * n);
+  });
+}
+
 function eventItem(n, fresh) {
   const thumb = n.snapshot
-    ? el('img', { class: 'thumb', src: `${API}/nearmisses/${encodeURIComponent(n.id)}/snapshot`, alt: `snapshot of the ${n.type} near miss`, loading: 'lazy', width: 72, height: 48 })
+    ? el('img', { class: 'thumb', src: snapshotURL(n), alt: `snapshot of the ${n.type} near miss`, loading: 'lazy', width: 72, height: 48 })
     : el('span', { class: 'thumb', 'aria-hidden': 'true' }, 'no image');
+  if (n.snapshot) retryImage(thumb);
   const btn = el('button', { class: 'ev', type: 'button', onclick: () => openDetail(n), 'aria-label': `${n.severity} ${n.type} at ${n.site} ${n.camera}, ${fmtTime(n.time)}` },
     thumb,
     el('span', {},
@@ -173,6 +188,7 @@ function matchesForm(n) {
 }
 
 function liveNearMiss(n) {
+  knowSite(n.site);
   if (state.shown.has(n.id) || !matchesForm(n)) return;
   state.shown.add(n.id);
   const list = $('#events');
@@ -300,6 +316,7 @@ function healthRow(h) {
     el('td', {}, `${(h.detector_p95_ns / 1e6).toFixed(0)} ms`),
     el('td', {}, fmtTime(h.time)));
   const key = `${h.site}/${h.camera}`;
+  $('#health .empty')?.closest('tr')?.remove();
   const old = healthRows.get(key);
   if (old) old.replaceWith(row); else $('#health').append(row);
   healthRows.set(key, row);
@@ -323,6 +340,16 @@ async function loadSites() {
   if (wcur) ws.value = wcur;
   $('#sites').replaceChildren(...res.sites.map((s) => el('li', {},
     `${s.site}: ${s.weighted_rate_per_1000_tracks == null ? 'no exposure counted' : s.weighted_rate_per_1000_tracks.toFixed(1) + ' per 1,000 road users'} (${s.near_misses} near misses, score ${s.score})`)));
+}
+
+// knowSite adds a site first seen on the live feed to the site pickers, so
+// a dashboard opened before any camera reported still offers it.
+function knowSite(site) {
+  for (const sel of [$('#f-site'), $('#w-site')]) {
+    if ([...sel.options].some((o) => o.value === site)) continue;
+    sel.append(el('option', { value: site }, site));
+    if (sel.id === 'w-site' && sel.options.length === 1) { sel.value = site; loadWeather().catch(showError); }
+  }
 }
 
 // ---- weather switch ------------------------------------------------------------
@@ -377,7 +404,7 @@ function connectLive() {
     switch (msg.type) {
       case 'filter': setLive(true, 'live feed: connected'); break;
       case 'nearmiss': liveNearMiss(msg.data); break;
-      case 'health': healthRow(msg.data); break;
+      case 'health': knowSite(msg.data.site); healthRow(msg.data); break;
       case 'recommendation': liveRecommendation(msg.data); break;
       case 'error': setLive(true, `live feed: ${msg.data.error}`); break;
     }

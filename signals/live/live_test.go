@@ -60,6 +60,9 @@ type rig struct {
 	runAdvisor func(*live.Advisor) (stop func())
 	key        ed25519.PrivateKey
 	log        *slog.Logger
+	// tokens holds an engineer API token per approver name: the API records
+	// decisions under the token's name, as in production.
+	tokens map[string]string
 }
 
 type syncBuffer struct {
@@ -260,8 +263,25 @@ func summary(recs []events.Recommendation) string {
 // approve posts an engineer's approval through the real API handler.
 func (r *rig) approve(id, by, reason string) {
 	r.t.Helper()
+	tok, ok := r.tokens[by]
+	if !ok {
+		var err error
+		if tok, _, err = api.IssueToken(r.ctx, r.st, by, api.RoleEngineer); err != nil {
+			r.t.Fatal(err)
+		}
+		if r.tokens == nil {
+			r.tokens = map[string]string{}
+		}
+		r.tokens[by] = tok
+	}
 	body, _ := json.Marshal(map[string]string{"by": by, "reason": reason})
-	resp, err := http.Post(r.api.URL+"/api/v1/recommendations/"+id+"/approve", "application/json", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(r.ctx, "POST", r.api.URL+"/api/v1/recommendations/"+id+"/approve", bytes.NewReader(body))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		r.t.Fatal(err)
 	}

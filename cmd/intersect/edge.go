@@ -32,7 +32,7 @@ the outbox drained (for up to 10 s; the rest stays on disk for next time).
 With --secrets DIR it connects as edge:<site>:<camera-set>, which the server
 lets publish only for its own site's cameras.`)
 	var c commonFlags
-	c.register(fs, "intersect-data")
+	c.register(fs, "data")
 	c.registerCreds(fs)
 	set := fs.String("camera-set", "all", "with --secrets: the camera set of this edge's identity, edge:<site>:<camera-set> (intersect init --camera-set)")
 	cfgPath := fs.String("config", "", "camera config YAML (required)")

@@ -83,11 +83,11 @@ func migratePostgres(ctx context.Context, pool *pgxpool.Pool, where string) erro
 	if err := tx.QueryRow(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
 		return fmt.Errorf("migrating %s: reading schema version: %w", where, err)
 	}
-	todo, err := pending(ms, current, where)
+	due, err := pending(ms, current, where)
 	if err != nil {
 		return err
 	}
-	for _, m := range todo {
+	for _, m := range due {
 		if _, err := tx.Exec(ctx, m.sql); err != nil {
 			return fmt.Errorf("migrating %s: applying %s: %w", where, m.name, err)
 		}

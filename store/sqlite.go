@@ -84,11 +84,11 @@ func migrateSQLite(ctx context.Context, db *sqliteDB, path string) error {
 		}
 	}
 	rs.Close()
-	todo, err := pending(ms, current, "SQLite "+path)
+	due, err := pending(ms, current, "SQLite "+path)
 	if err != nil {
 		return err
 	}
-	for _, m := range todo {
+	for _, m := range due {
 		if _, err := tx.Exec(ctx, m.sql); err != nil {
 			return fmt.Errorf("migrating SQLite %s: applying %s: %w", path, m.name, err)
 		}

@@ -23,7 +23,6 @@ import (
 
 	"gocv.io/x/gocv"
 
-	"github.com/intersect-oss/intersect/edge/calib"
 	"github.com/intersect-oss/intersect/edge/camera"
 	"github.com/intersect-oss/intersect/edge/capture"
 	"github.com/intersect-oss/intersect/edge/detect"
@@ -37,7 +36,7 @@ import (
 // config's model) when given, else the motion detector with the camera's
 // homography as footprint. A bad model file is an error naming it; it never
 // reaches OpenCV (detect.OpenFile checks it first).
-func OpenDetector(ctx context.Context, cam *camera.Camera, h calib.Homography, model string, log *slog.Logger) (detect.Detector, error) {
+func OpenDetector(ctx context.Context, cam *camera.Camera, h tracker.Homography, model string, log *slog.Logger) (detect.Detector, error) {
 	if model == "" && cam.Detector.Kind == "yolox" {
 		if cam.Detector.ModelMissing() {
 			log.Warn("detector model not found; using the motion detector (fetch models with `make models`)",
@@ -74,10 +73,10 @@ func OpenDetector(ctx context.Context, cam *camera.Camera, h calib.Homography, m
 // point half the box height above it. Upright boxes (people) get depth 0:
 // their pixel height is height, not depth. Rough, but it is what tells a
 // 0.6 m pedestrian from a 4.5 m car.
-func Footprint(h calib.Homography) func(image.Rectangle) (float64, float64, bool) {
+func Footprint(h tracker.Homography) func(image.Rectangle) (float64, float64, bool) {
 	return func(b image.Rectangle) (float64, float64, bool) {
-		lx, ly, ok1 := h.Apply(float64(b.Min.X), float64(b.Max.Y))
-		rx, ry, ok2 := h.Apply(float64(b.Max.X), float64(b.Max.Y))
+		lx, ly, ok1 := h.Project(float64(b.Min.X), float64(b.Max.Y))
+		rx, ry, ok2 := h.Project(float64(b.Max.X), float64(b.Max.Y))
 		if !ok1 || !ok2 {
 			return 0, 0, false
 		}
@@ -86,8 +85,8 @@ func Footprint(h calib.Homography) func(image.Rectangle) (float64, float64, bool
 			return w, 0, true
 		}
 		cx := float64(b.Min.X+b.Max.X) / 2
-		bx, by, ok3 := h.Apply(cx, float64(b.Max.Y))
-		tx, ty, ok4 := h.Apply(cx, float64(b.Max.Y)-float64(b.Dy())/2)
+		bx, by, ok3 := h.Project(cx, float64(b.Max.Y))
+		tx, ty, ok4 := h.Project(cx, float64(b.Max.Y)-float64(b.Dy())/2)
 		if !ok3 || !ok4 {
 			return w, 0, true
 		}
@@ -146,7 +145,7 @@ type TrackStats struct {
 // concurrent use.
 type Pipeline struct {
 	cam    *camera.Camera
-	h      calib.Homography
+	h      tracker.Homography
 	det    detect.Detector
 	trk    *tracker.Tracker
 	eng    *conflict.Engine
@@ -174,7 +173,7 @@ type ringFrame struct {
 
 // NewPipeline builds a pipeline around an open detector (which it does not
 // close).
-func NewPipeline(cam *camera.Camera, h calib.Homography, det detect.Detector, opts PipelineOptions) (*Pipeline, error) {
+func NewPipeline(cam *camera.Camera, h tracker.Homography, det detect.Detector, opts PipelineOptions) (*Pipeline, error) {
 	if opts.FPS <= 0 {
 		return nil, errors.New("pipeline: frame rate must be positive")
 	}
@@ -241,7 +240,7 @@ func (p *Pipeline) Process(f capture.Frame) (*Result, error) {
 	tdets := make([]tracker.Detection, 0, len(dets))
 	for _, d := range dets {
 		bx, by := float64(d.Box.Min.X+d.Box.Max.X)/2, float64(d.Box.Max.Y)
-		if gx, gy, ok := p.h.Apply(bx, by); ok && p.cam.Excluded(gx, gy) {
+		if gx, gy, ok := p.h.Project(bx, by); ok && p.cam.Excluded(gx, gy) {
 			continue
 		}
 		kept = append(kept, d)
@@ -256,7 +255,7 @@ func (p *Pipeline) Process(f capture.Frame) (*Result, error) {
 	for _, tr := range tracks {
 		bx, by := tr.BottomCenter()
 		gt := GroundTrack{Track: tr, T: t}
-		if gx, gy, ok := p.h.Apply(bx, by); ok {
+		if gx, gy, ok := p.h.Project(bx, by); ok {
 			g := p.ground[tr.ID]
 			if g == nil {
 				g = newGroundTrack(tr.Class, p.extents)
@@ -419,7 +418,7 @@ func (p *Pipeline) footprintCentre(tr tracker.Track, gx, gy, heading float64, kn
 	bx, by := tr.BottomCenter()
 	// Straight up the image from the bottom-centre is, on the ground, away
 	// from the camera.
-	ux, uy, ok := p.h.Apply(bx, by-10)
+	ux, uy, ok := p.h.Project(bx, by-10)
 	if !ok {
 		return gx, gy
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/intersect-oss/intersect/edge/capture"
 	"github.com/intersect-oss/intersect/edge/outbox"
 	"github.com/intersect-oss/intersect/events"
+	"github.com/intersect-oss/intersect/tracker"
 )
 
 // WorkerOptions configure live workers.
@@ -64,7 +65,7 @@ type Worker struct {
 	cam  *camera.Camera
 	opts WorkerOptions
 	log  *slog.Logger
-	h    calib.Homography
+	h    tracker.Homography
 	proj calib.Projection
 	ob   *outbox.Outbox
 

@@ -11,15 +11,18 @@ import (
 
 // Homography maps image pixels to local ground-plane metres: a row-major 3×3
 // matrix H with [x y w]ᵀ = H·[px py 1]ᵀ and ground point (x/w, y/w). It is
-// fitted per camera (intersect calibrate) and lives in the camera's config.
+// fitted per camera (intersect calibrate, package edge/calib) and lives in
+// the camera's config.
 type Homography [9]float64
 
 // Project maps the image point (px, py) to the ground. ok is false when the
-// point lies on the horizon line (w ≈ 0) or the result is not finite: such a
-// point has no place on the ground plane.
+// point lies on or beyond the horizon line (w ≤ 0: H is scaled so that the
+// ground in view has w > 0, and a point past the horizon would otherwise
+// land mirrored behind the camera) or the result is not finite: such a point
+// has no place on the ground plane.
 func (h Homography) Project(px, py float64) (x, y float64, ok bool) {
 	w := h[6]*px + h[7]*py + h[8]
-	if math.Abs(w) < 1e-12 {
+	if w < 1e-12 || math.IsNaN(w) {
 		return 0, 0, false
 	}
 	x = (h[0]*px + h[1]*py + h[2]) / w
@@ -31,7 +34,9 @@ func (h Homography) Project(px, py float64) (x, y float64, ok bool) {
 }
 
 // Inverse returns the ground → image homography, scaled so that its last
-// element is 1 when that element is not zero.
+// element is ±1 when that element is not zero. The scale keeps the sign of
+// the exact inverse, so the points that H sees in front of the camera keep
+// w > 0 through the inverse and Project accepts them.
 func (h Homography) Inverse() (Homography, error) {
 	a, b, c := h[0], h[1], h[2]
 	d, e, f := h[3], h[4], h[5]
@@ -51,7 +56,8 @@ func (h Homography) Inverse() (Homography, error) {
 	}
 	n := det
 	if inv[8] != 0 {
-		n = inv[8] // same matrix up to scale; normalise to h33 = 1
+		// Same matrix up to a positive factor: normalise |h33| to 1.
+		n = math.Copysign(inv[8], det)
 	}
 	for i := range inv {
 		inv[i] /= n

@@ -1,6 +1,7 @@
 // Package calib maps a camera's image to the ground: it fits the image→ground
-// homography from surveyed point pairs, reports each pair's reprojection
-// error in metres, and converts local ground metres to WGS84 and back.
+// homography (a tracker.Homography) from surveyed point pairs, reports each
+// pair's reprojection error in metres, and converts local ground metres to
+// WGS84 and back.
 //
 // Ground coordinates are local metres (x east, y north) around an origin
 // given in WGS84. The conversion is an equirectangular projection around the
@@ -16,6 +17,8 @@ import (
 	"strings"
 
 	"gocv.io/x/gocv"
+
+	"github.com/intersect-oss/intersect/tracker"
 )
 
 // Point is a 2-D point: image pixels or ground metres, depending on use.
@@ -26,39 +29,6 @@ type Point struct{ X, Y float64 }
 type Pair struct {
 	Image  Point
 	Ground Point
-}
-
-// Homography is a 3×3 projective transform, row-major, mapping image pixels
-// to ground metres.
-type Homography [9]float64
-
-// Apply maps (x, y) through h. ok is false when the point maps to infinity
-// (it lies on or beyond the horizon line of the ground plane).
-func (h Homography) Apply(x, y float64) (gx, gy float64, ok bool) {
-	w := h[6]*x + h[7]*y + h[8]
-	if math.Abs(w) < 1e-12 {
-		return 0, 0, false
-	}
-	gx = (h[0]*x + h[1]*y + h[2]) / w
-	gy = (h[3]*x + h[4]*y + h[5]) / w
-	return gx, gy, w > 0 && !math.IsNaN(gx) && !math.IsNaN(gy)
-}
-
-// Inverse returns the ground→image homography.
-func (h Homography) Inverse() (Homography, error) {
-	a, b, c := h[0], h[1], h[2]
-	d, e, f := h[3], h[4], h[5]
-	g, k, l := h[6], h[7], h[8]
-	det := a*(e*l-f*k) - b*(d*l-f*g) + c*(d*k-e*g)
-	if math.Abs(det) < 1e-15 {
-		return Homography{}, errors.New("homography is singular")
-	}
-	inv := Homography{
-		(e*l - f*k) / det, (c*k - b*l) / det, (b*f - c*e) / det,
-		(f*g - d*l) / det, (a*l - c*g) / det, (c*d - a*f) / det,
-		(d*k - e*g) / det, (b*g - a*k) / det, (a*e - b*d) / det,
-	}
-	return inv, nil
 }
 
 // PointError is one pair's reprojection error.
@@ -72,7 +42,7 @@ type PointError struct {
 
 // Report is the result of a fit.
 type Report struct {
-	H      Homography
+	H      tracker.Homography
 	Method string // "dlt-4" or "ransac"
 	Points []PointError
 	MaxM   float64
@@ -125,7 +95,7 @@ func Fit(pairs []Pair, ransacM float64) (*Report, error) {
 	}
 	var sum float64
 	for i, p := range pairs {
-		gx, gy, ok := r.H.Apply(p.Image.X, p.Image.Y)
+		gx, gy, ok := r.H.Project(p.Image.X, p.Image.Y)
 		e := math.Inf(1)
 		if ok {
 			e = math.Hypot(gx-p.Ground.X, gy-p.Ground.Y)
@@ -140,7 +110,7 @@ func Fit(pairs []Pair, ransacM float64) (*Report, error) {
 
 // ransac calls OpenCV. The inputs are finite and in general position, which
 // is what keeps FindHomography from throwing.
-func ransac(pairs []Pair, thresholdM float64) (Homography, []bool, error) {
+func ransac(pairs []Pair, thresholdM float64) (tracker.Homography, []bool, error) {
 	src := gocv.NewMatWithSize(len(pairs), 1, gocv.MatTypeCV64FC2)
 	defer src.Close()
 	dst := gocv.NewMatWithSize(len(pairs), 1, gocv.MatTypeCV64FC2)
@@ -159,9 +129,9 @@ func ransac(pairs []Pair, thresholdM float64) (Homography, []bool, error) {
 	hm := gocv.FindHomography(src, &dst, gocv.HomograpyMethodRANSAC, thresholdM, &mask, 2000, 0.995)
 	defer hm.Close()
 	if hm.Empty() || hm.Rows() != 3 || hm.Cols() != 3 {
-		return Homography{}, nil, errors.New("OpenCV found no homography for these points")
+		return tracker.Homography{}, nil, errors.New("OpenCV found no homography for these points")
 	}
-	var h Homography
+	var h tracker.Homography
 	for r := 0; r < 3; r++ {
 		for c := 0; c < 3; c++ {
 			h[r*3+c] = hm.GetDoubleAt(r, c)
@@ -178,9 +148,9 @@ func ransac(pairs []Pair, thresholdM float64) (Homography, []bool, error) {
 // ground points (h33 = 1, an 8×8 linear system solved by Gaussian
 // elimination with partial pivoting). Pure Go: used for the 4-point case and
 // to check OpenCV.
-func DLT4(pairs []Pair) (Homography, error) {
+func DLT4(pairs []Pair) (tracker.Homography, error) {
 	if len(pairs) != 4 {
-		return Homography{}, fmt.Errorf("DLT4 needs exactly 4 pairs, have %d", len(pairs))
+		return tracker.Homography{}, fmt.Errorf("DLT4 needs exactly 4 pairs, have %d", len(pairs))
 	}
 	// Normalise both point sets (Hartley) so the system is well conditioned
 	// with pixel coordinates in the hundreds.
@@ -201,7 +171,7 @@ func DLT4(pairs []Pair) (Homography, error) {
 			}
 		}
 		if math.Abs(a[piv][col]) < 1e-12 {
-			return Homography{}, errors.New("points are degenerate (3 collinear)")
+			return tracker.Homography{}, errors.New("points are degenerate (3 collinear)")
 		}
 		a[col], a[piv] = a[piv], a[col]
 		for r := 0; r < 8; r++ {
@@ -214,7 +184,7 @@ func DLT4(pairs []Pair) (Homography, error) {
 			}
 		}
 	}
-	var hn Homography
+	var hn tracker.Homography
 	for i := 0; i < 8; i++ {
 		hn[i] = a[i][8] / a[i][i]
 	}
@@ -222,7 +192,7 @@ func DLT4(pairs []Pair) (Homography, error) {
 	// H = Tg⁻¹ · Hn · Ti
 	tgInv, err := tg.Inverse()
 	if err != nil {
-		return Homography{}, err
+		return tracker.Homography{}, err
 	}
 	h := mul(tgInv, mul(hn, ti))
 	if math.Abs(h[8]) > 1e-12 {
@@ -251,7 +221,7 @@ func groundPoints(ps []Pair) []Point {
 
 // normalise translates points to their centroid and scales them to mean
 // distance √2, returning the transform and the transformed points.
-func normalise(pts []Point) (Homography, []Point) {
+func normalise(pts []Point) (tracker.Homography, []Point) {
 	var cx, cy float64
 	for _, p := range pts {
 		cx += p.X
@@ -268,7 +238,7 @@ func normalise(pts []Point) (Homography, []Point) {
 	if d > 0 {
 		s = math.Sqrt2 / d
 	}
-	t := Homography{s, 0, -s * cx, 0, s, -s * cy, 0, 0, 1}
+	t := tracker.Homography{s, 0, -s * cx, 0, s, -s * cy, 0, 0, 1}
 	out := make([]Point, len(pts))
 	for i, p := range pts {
 		out[i] = Point{s * (p.X - cx), s * (p.Y - cy)}
@@ -276,8 +246,8 @@ func normalise(pts []Point) (Homography, []Point) {
 	return t, out
 }
 
-func mul(a, b Homography) Homography {
-	var c Homography
+func mul(a, b tracker.Homography) tracker.Homography {
+	var c tracker.Homography
 	for r := 0; r < 3; r++ {
 		for k := 0; k < 3; k++ {
 			var s float64

@@ -4,16 +4,18 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/intersect-oss/intersect/tracker"
 )
 
 // known is a plausible image→ground homography (a camera looking down at a
 // plaza), used to generate exact pairs.
-var known = Homography{0.031, 0.012, -9.5, -0.004, 0.09, -20.1, 0.00002, 0.0021, 1}
+var known = tracker.Homography{0.031, 0.012, -9.5, -0.004, 0.09, -20.1, 0.00002, 0.0021, 1}
 
-func pairsFrom(h Homography, img []Point) []Pair {
+func pairsFrom(h tracker.Homography, img []Point) []Pair {
 	out := make([]Pair, len(img))
 	for i, p := range img {
-		gx, gy, _ := h.Apply(p.X, p.Y)
+		gx, gy, _ := h.Project(p.X, p.Y)
 		out[i] = Pair{Image: p, Ground: Point{gx, gy}}
 	}
 	return out
@@ -42,8 +44,8 @@ func TestFitRecoversKnownHomography(t *testing.T) {
 			}
 			// Off-sample points must map like the true homography too.
 			for _, p := range []Point{{384, 400}, {200, 500}} {
-				gx, gy, _ := r.H.Apply(p.X, p.Y)
-				wx, wy, _ := known.Apply(p.X, p.Y)
+				gx, gy, _ := r.H.Project(p.X, p.Y)
+				wx, wy, _ := known.Project(p.X, p.Y)
 				if math.Hypot(gx-wx, gy-wy) > 1e-6 {
 					t.Errorf("(%v) maps to (%g,%g), want (%g,%g)", p, gx, gy, wx, wy)
 				}
@@ -106,8 +108,8 @@ func TestInverse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gx, gy, _ := known.Apply(321, 456)
-	x, y, _ := inv.Apply(gx, gy)
+	gx, gy, _ := known.Project(321, 456)
+	x, y, _ := inv.Project(gx, gy)
 	if math.Hypot(x-321, y-456) > 1e-6 {
 		t.Errorf("round trip gave (%g,%g)", x, y)
 	}

@@ -80,7 +80,7 @@ cameras:
 	}
 	// The origin defaults to the first point, so ground (20,-10) becomes
 	// (20,-10) relative to it.
-	gx, gy, _ := r.H.Apply(700, 560)
+	gx, gy, _ := r.H.Project(700, 560)
 	if d := (gx-20)*(gx-20) + (gy+10)*(gy+10); d > 1e-4 {
 		t.Errorf("lat/lng calibration maps (700,560) to (%g,%g), want (20,-10)", gx, gy)
 	}

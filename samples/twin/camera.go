@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/intersect-oss/intersect/tracker"
 )
 
 // Camera is a pinhole camera above the ground plane (z = 0). World axes are
@@ -106,8 +108,8 @@ func (c Camera) GroundToImage() [9]float64 {
 
 // Homography is the exact image → ground homography (row-major, metres),
 // the inverse of GroundToImage normalised so that H[8] = 1.
-func (c Camera) Homography() ([9]float64, error) {
-	H, err := invert3(c.GroundToImage())
+func (c Camera) Homography() (tracker.Homography, error) {
+	H, err := tracker.Homography(c.GroundToImage()).Inverse()
 	if err != nil {
 		return H, fmt.Errorf("camera: ground homography: %w", err)
 	}
@@ -119,37 +121,4 @@ func (c Camera) Homography() ([9]float64, error) {
 		H[i] *= k
 	}
 	return H, nil
-}
-
-// ApplyHomography maps (x, y) through a row-major 3×3 homography.
-func ApplyHomography(H [9]float64, x, y float64) (gx, gy float64, ok bool) {
-	w := H[6]*x + H[7]*y + H[8]
-	if math.Abs(w) < 1e-12 {
-		return 0, 0, false
-	}
-	return (H[0]*x + H[1]*y + H[2]) / w, (H[3]*x + H[4]*y + H[5]) / w, true
-}
-
-func invert3(m [9]float64) ([9]float64, error) {
-	a, b, c := m[0], m[1], m[2]
-	d, e, f := m[3], m[4], m[5]
-	g, h, i := m[6], m[7], m[8]
-	A, B, C := e*i-f*h, -(d*i - f*g), d*h-e*g
-	det := a*A + b*B + c*C
-	scale := 0.0
-	for _, v := range m {
-		scale = math.Max(scale, math.Abs(v))
-	}
-	if scale == 0 || math.Abs(det) < 1e-12*scale*scale*scale {
-		return [9]float64{}, errors.New("singular matrix")
-	}
-	inv := [9]float64{
-		A, -(b*i - c*h), b*f - c*e,
-		B, a*i - c*g, -(a*f - c*d),
-		C, -(a*h - b*g), a*e - b*d,
-	}
-	for k := range inv {
-		inv[k] /= det
-	}
-	return inv, nil
 }

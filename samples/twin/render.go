@@ -17,6 +17,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/intersect-oss/intersect/tracker"
 	"github.com/intersect-oss/intersect/tracker/conflict"
 	"github.com/intersect-oss/intersect/tracker/trajectory"
 )
@@ -73,7 +74,7 @@ type Result struct {
 	Agents     int
 	Scripted   []Scripted
 	Encounters []conflict.Encounter // the engine on the true trajectories
-	Homography [9]float64           // image → ground, row-major
+	Homography tracker.Homography   // image → ground, row-major
 	FramesPerS float64              // render speed (wall clock; not part of any output)
 }
 

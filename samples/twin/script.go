@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/intersect-oss/intersect/events"
+	"github.com/intersect-oss/intersect/tracker"
 )
 
 // Intersection geometry (metres). Two two-way roads cross at the origin,
@@ -142,7 +143,7 @@ func DefaultCamera(width, height int) Camera {
 }
 
 // Homography is the exact image → ground homography of the scene's camera.
-func (sc *Scene) Homography() [9]float64 {
+func (sc *Scene) Homography() tracker.Homography {
 	H, _ := sc.Camera.Homography() // the default camera sees the ground; NewScene checked it
 	return H
 }

@@ -45,7 +45,7 @@ func TestHomographyRoundTrip(t *testing.T) {
 				if !ok || u < 0 || v < 0 || u > float64(cam.Width) || v > float64(cam.Height) {
 					continue
 				}
-				gx, gy, ok := ApplyHomography(H, u, v)
+				gx, gy, ok := H.Project(u, v)
 				if !ok || math.Hypot(gx-x, gy-y) > 1e-3 {
 					t.Fatalf("%dx%d: ground (%g,%g) → image (%.2f,%.2f) → ground (%.4f,%.4f)", size[0], size[1], x, y, u, v, gx, gy)
 				}

@@ -92,7 +92,7 @@ func TestSampleCalibrationIsPlausible(t *testing.T) {
 		tp, _ := strconv.ParseFloat(v[3], 64)
 		w, _ := strconv.ParseFloat(v[4], 64)
 		h, _ := strconv.ParseFloat(v[5], 64)
-		gx, gy, ok := r.H.Apply(l+w/2, tp+h)
+		gx, gy, ok := r.H.Project(l+w/2, tp+h)
 		if !ok {
 			continue
 		}

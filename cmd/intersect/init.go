@@ -36,6 +36,32 @@ func signingKeyFile(dir string) string { return filepath.Join(dir, "signing", "a
 func signingPubFile(dir string) string { return filepath.Join(dir, "signing", "advisor.pub") }
 func tokenFile(dir string) string      { return filepath.Join(dir, "api", "tokens.json") }
 
+// rotateTLS issues a new server certificate in the deployment at dir.
+// Clients trust the CA, not the certificate, so nothing else changes.
+func rotateTLS(e env, dir, hosts string) error {
+	if dir == "" {
+		return badInput("--out DIR (the deployment) is required with --rotate-tls")
+	}
+	d := bus.Deployment{Dir: filepath.Join(dir, "nats")}
+	if !d.Exists() {
+		return badInput("%s holds no deployment (no nats/identities.json)", dir)
+	}
+	var hs []string
+	for _, h := range strings.Split(hosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			hs = append(hs, h)
+		}
+	}
+	if len(hs) == 0 {
+		return badInput("--hosts names no host")
+	}
+	if err := d.RotateTLS(hs, 365*24*time.Hour); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "New NATS server certificate for %s in %s (valid one year). Restart the NATS server to use it; clients keep trusting ca.pem.\n", strings.Join(hs, ", "), d.ServerCertFile())
+	return nil
+}
+
 func runInit(ctx context.Context, e env) error {
 	fs := newFlags(e, "init", "init --site S --out DIR [--cameras cam-1,cam-2] [--camera-set NAME] [--controllers ctl-1,...] [--hosts 127.0.0.1,localhost]", `
 Creates a deployment in DIR, to be given to every service as --secrets DIR
@@ -58,8 +84,12 @@ material is written 0600. init refuses to overwrite an existing deployment.`)
 	set := fs.String("camera-set", "all", "name of the edge identity's camera set: edge:<site>:<camera-set>")
 	ctls := fs.String("controllers", "", "comma-separated controller IDs, one identity each")
 	hosts := fs.String("hosts", "127.0.0.1,localhost", "comma-separated DNS names and IPs of the NATS server (its TLS certificate)")
+	rotate := fs.Bool("rotate-tls", false, "in an existing deployment --out, issue a new NATS server certificate for --hosts from its CA (valid one year), then exit; restart the NATS server to use it")
 	if err := parse(fs, e.args); err != nil {
 		return err
+	}
+	if *rotate {
+		return rotateTLS(e, *out, *hosts)
 	}
 	switch {
 	case !events.ValidID(*site):
@@ -195,9 +225,9 @@ Files ending in .nk or -key.pem and advisor.key are secrets (mode 0600);
 services warn when they are readable by others.
 
 Rotation:
-  TLS:     issue a new server certificate from the CA (bus.Deployment.RotateTLS,
-           e.g. when --hosts change) and restart the NATS server; clients keep
-           trusting ca.pem.
+  TLS:     intersect init --rotate-tls --out DIR [--hosts a,b] issues a new
+           server certificate from the CA (yearly, or when the hosts change);
+           restart the NATS server; clients keep trusting ca.pem.
   Tokens:  create a new one (POST /api/v1/tokens as admin), then revoke the old
            (DELETE /api/v1/tokens/{id}); both are in the audit log. The token
            init printed is the first admin; revoke it once you have your own.

@@ -152,7 +152,7 @@ type Pipeline struct {
 	ground map[int64]*groundTrack
 	// extents are the footprints by class the engine assumes, also used
 	// to place a box's ground point at its footprint's centre.
-	extents map[events.Class]conflict.Extent
+	extents map[events.Class]tracker.Extent
 	stats   map[int64]*TrackStats
 	opts    PipelineOptions
 	log     *slog.Logger
@@ -453,13 +453,13 @@ type groundTrack struct {
 // speed took half a second to climb from 0.
 const vehicleInitialSpeedStdMPS = 12
 
-func newGroundTrack(c events.Class, extents map[events.Class]conflict.Extent) *groundTrack {
+func newGroundTrack(c events.Class, extents map[events.Class]tracker.Extent) *groundTrack {
 	cfg := tracker.DefaultGroundConfig()
 	if !c.Vulnerable() {
 		cfg.InitialSpeedStdMPS = vehicleInitialSpeedStdMPS
 	}
 	if e, ok := extents[c]; ok {
-		cfg.Extents[c] = tracker.Extent{LengthM: e.LengthM, WidthM: e.WidthM}
+		cfg.Extents[c] = e
 	}
 	return &groundTrack{kf: tracker.NewGroundFilter(cfg, c)}
 }

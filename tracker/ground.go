@@ -65,20 +65,25 @@ func (h Homography) Inverse() (Homography, error) {
 	return inv, nil
 }
 
-// Extent is a road user's footprint on the ground, metres.
-type Extent struct{ LengthM, WidthM float64 }
+// Extent is a road user's footprint on the ground, metres. The conflict
+// engine's YAML config overrides it per class (length_m, width_m).
+type Extent struct {
+	LengthM float64 `yaml:"length_m"`
+	WidthM  float64 `yaml:"width_m"`
+}
 
 // DefaultExtents returns the footprint assumed for each class when nothing
 // better is known (typical sizes: a pedestrian's personal space, a bicycle, a
-// motorcycle, a passenger car, a city bus, a rigid truck). It returns a new
-// map each time, so callers may change it.
+// motorcycle, a passenger car, a city bus, a rigid truck). It is the one
+// table both the ground smoother and the conflict engine start from. It
+// returns a new map each time, so callers may change it.
 func DefaultExtents() map[events.Class]Extent {
 	return map[events.Class]Extent{
 		events.Pedestrian: {0.5, 0.5},
 		events.Bicycle:    {1.8, 0.6},
 		events.Motorcycle: {2.2, 0.8},
 		events.Car:        {4.5, 1.8},
-		events.Bus:        {12, 2.5},
+		events.Bus:        {12, 2.55},
 		events.Truck:      {8, 2.5},
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/intersect-oss/intersect/events"
+	"github.com/intersect-oss/intersect/tracker"
 )
 
 // ZoneKind says what a zone is for conflict typing.
@@ -29,12 +30,6 @@ type Zone struct {
 	Name    string   `yaml:"name"`
 	Kind    ZoneKind `yaml:"kind"`
 	Polygon Polygon  `yaml:"polygon"`
-}
-
-// Extent is a road user's footprint in metres.
-type Extent struct {
-	LengthM float64 `yaml:"length_m"`
-	WidthM  float64 `yaml:"width_m"`
 }
 
 // Config holds every threshold of the engine. DefaultConfig gives DESIGN.md's
@@ -64,12 +59,12 @@ type Config struct {
 	// it has passed. Vehicle–VRU encounters are held until the vehicle is
 	// TypeClearM from the conflict point, its track ends (unseen for
 	// close_after_s), or TypeMaxWaitS after closing. 0 s: no holding.
-	TypeClearM   float64                  `yaml:"type_clear_m"`
-	TypeMaxWaitS float64                  `yaml:"type_max_wait_s"`
-	MaxSpeedMPS  map[events.Class]float64 `yaml:"max_speed_mps"`
-	MaxAccelMPS2 map[events.Class]float64 `yaml:"max_accel_mps2"`
-	Extents      map[events.Class]Extent  `yaml:"extents"`
-	Zones        []Zone                   `yaml:"zones"`
+	TypeClearM   float64                         `yaml:"type_clear_m"`
+	TypeMaxWaitS float64                         `yaml:"type_max_wait_s"`
+	MaxSpeedMPS  map[events.Class]float64        `yaml:"max_speed_mps"`
+	MaxAccelMPS2 map[events.Class]float64        `yaml:"max_accel_mps2"`
+	Extents      map[events.Class]tracker.Extent `yaml:"extents"`
+	Zones        []Zone                          `yaml:"zones"`
 }
 
 // DefaultConfig returns DESIGN.md's defaults.
@@ -110,19 +105,7 @@ func DefaultConfig() Config {
 			events.Pedestrian: 8, events.Bicycle: 8, events.Motorcycle: 12,
 			events.Car: 12, events.Bus: 8, events.Truck: 8,
 		},
-		Extents: DefaultExtents(),
-	}
-}
-
-// DefaultExtents are typical footprints by class.
-func DefaultExtents() map[events.Class]Extent {
-	return map[events.Class]Extent{
-		events.Pedestrian: {0.5, 0.5},
-		events.Bicycle:    {1.8, 0.6},
-		events.Motorcycle: {2.2, 0.8},
-		events.Car:        {4.5, 1.8},
-		events.Bus:        {12, 2.55},
-		events.Truck:      {8, 2.5},
+		Extents: tracker.DefaultExtents(),
 	}
 }
 
@@ -145,7 +128,7 @@ func ParseConfig(data []byte) (Config, error) {
 		cfg.MaxAccelMPS2 = map[events.Class]float64{}
 	}
 	if cfg.Extents == nil {
-		cfg.Extents = map[events.Class]Extent{}
+		cfg.Extents = map[events.Class]tracker.Extent{}
 	}
 	for _, c := range events.Classes {
 		if _, ok := cfg.MaxSpeedMPS[c]; !ok {

@@ -8,6 +8,7 @@ import (
 	"github.com/intersect-oss/intersect/events"
 	"github.com/intersect-oss/intersect/events/bus"
 	"github.com/intersect-oss/intersect/ingest"
+	"github.com/intersect-oss/intersect/store"
 )
 
 func ingestCommand() command {
@@ -32,7 +33,12 @@ are replicated 3 ways when the cluster has 3 or more nodes (--replicas). When
 the store is slow or down, ingest holds at most --max-ack-pending messages per
 stream and JetStream keeps the backlog; the lag is logged as "pending".
 --edge-sites adds the named sites' edge leaf-node streams (JetStream domain
-edge-<site>) as sources of the central events stream; see docs/capacity.md.`)
+edge-<site>) as sources of the central events stream; see docs/capacity.md.
+
+Retention runs at start and daily: near misses are kept --retain-near-misses
+(critical ones --retain-critical, by default for ever), track summaries
+--retain-tracks and camera health --retain-health; 0 keeps for ever. On
+PostgreSQL, months entirely past retention are dropped as whole partitions.`)
 	var c commonFlags
 	c.register(fs, "data")
 	c.registerCreds(fs)
@@ -45,8 +51,16 @@ edge-<site>) as sources of the central events stream; see docs/capacity.md.`)
 	fs.IntVar(&cfg.MaxAckPending, "max-ack-pending", 0, "most messages in flight per stream (0: (writers+2)×batch); bounds memory when the store is slow")
 	replicas := fs.Int("replicas", 0, "stream replicas (0: 3 on a cluster of 3 or more nodes, else 1)")
 	edgeSites := fs.String("edge-sites", "", "comma-separated sites whose edge leaf-node streams the central events stream sources")
+	var keep store.RetentionPolicy
+	fs.DurationVar(&keep.NearMisses, "retain-near-misses", 2*365*24*time.Hour, "how long minor and serious near misses are kept (0: for ever)")
+	fs.DurationVar(&keep.CriticalNearMisses, "retain-critical", 0, "how long critical near misses are kept (0: for ever; else at least --retain-near-misses)")
+	fs.DurationVar(&keep.Tracks, "retain-tracks", 365*24*time.Hour, "how long track summaries (exposure) are kept (0: for ever)")
+	fs.DurationVar(&keep.Health, "retain-health", 30*24*time.Hour, "how long camera health reports are kept (0: for ever)")
 	if err := parse(fs, e.args); err != nil {
 		return err
+	}
+	if err := keep.Validate(); err != nil {
+		return usageError{err}
 	}
 	switch {
 	case cfg.BatchSize < 1 || cfg.Writers < 1:
@@ -101,10 +115,32 @@ edge-<site>) as sources of the central events stream; see docs/capacity.md.`)
 	g := newGroup(ctx)
 	g.spawn("ingest", in.Run)
 	g.spawn("progress", func(ctx context.Context) error { return logProgress(ctx, e, in) })
+	g.spawn("retention", func(ctx context.Context) error { return retentionLoop(ctx, e, st, keep) })
 	err = g.wait()
 	s := in.Stats()
 	e.log.Info("ingest stopped", "received", s.Received, "inserted", s.Inserted, "duplicates", s.Duplicates, "dead_letters", s.DeadLetters)
 	return err
+}
+
+// retentionLoop applies the retention policy at start and then daily. A
+// failure is logged and retried the next day: it never stops ingest.
+func retentionLoop(ctx context.Context, e env, st store.Store, p store.RetentionPolicy) error {
+	for {
+		res, err := store.ApplyRetention(ctx, st, p, time.Now())
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			e.log.Error("retention failed; retrying tomorrow", "err", err)
+		case res.NearMisses+res.Tracks+res.Health > 0 || len(res.PartitionsDropped) > 0:
+			e.log.Info("retention applied", "near_misses", res.NearMisses, "tracks", res.Tracks, "health", res.Health, "partitions_dropped", res.PartitionsDropped)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(24 * time.Hour):
+		}
+	}
 }
 
 // logProgress logs ingest counters every 10 s while they change.

@@ -16,6 +16,8 @@ func TestIngestFlagsRejectBadInput(t *testing.T) {
 		{[]string{"--max-ack-pending", "-1"}, "must not be negative"},
 		{[]string{"--replicas", "7"}, "--replicas 7"},
 		{[]string{"--edge-sites", "good,Bad_Site"}, `site "Bad_Site"`},
+		{[]string{"--retain-critical", "24h"}, "critical near misses must be kept at least as long"},
+		{[]string{"--retain-health", "-1h"}, "negative"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var out, errb bytes.Buffer

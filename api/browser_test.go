@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/intersect-oss/intersect/events"
+	"github.com/intersect-oss/intersect/events/bus/bustest"
 	"github.com/intersect-oss/intersect/internal/testenv"
 	"github.com/intersect-oss/intersect/store/storetest"
 )
@@ -61,7 +62,8 @@ func TestDashboardInChromium(t *testing.T) {
 		}
 		t.Skipf("browser test skipped: %s not installed (apt-get install chromium)", chromiumPath)
 	}
-	nc, js := startNATS(t)
+	nb := bustest.Start(t)
+	nc, js := nb.NC, nb.JS
 	ctx := context.Background()
 	snaps, err := OpenSnapshots(ctx, js)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -14,11 +13,10 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/intersect-oss/intersect/events"
 	"github.com/intersect-oss/intersect/events/bus"
+	"github.com/intersect-oss/intersect/events/bus/bustest"
 	"github.com/intersect-oss/intersect/store/storetest"
 )
 
@@ -369,33 +367,9 @@ func TestLiveOriginCheck(t *testing.T) {
 	}
 }
 
-// startNATS starts an embedded JetStream server with the streams and the
-// snapshot bucket, and connects to it.
-func startNATS(t testing.TB) (*nats.Conn, jetstream.JetStream) {
-	t.Helper()
-	ctx := context.Background()
-	srv, err := bus.StartServer(ctx, bus.ServerOptions{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	nc, err := bus.Connect(ctx, srv.ClientURL(), "api-test", slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bus.EnsureStreams(ctx, js, 1); err != nil {
-		t.Fatal(err)
-	}
-	return nc, js
-}
-
 func TestLiveFromNATS(t *testing.T) {
-	nc, js := startNATS(t)
+	nb := bustest.Start(t)
+	nc, js := nb.NC, nb.JS
 	hub := NewHub(HubOptions{})
 	ctx, cancel := context.WithCancel(context.Background())
 	fed := make(chan error, 1)
@@ -423,7 +397,7 @@ func TestLiveFromNATS(t *testing.T) {
 }
 
 func TestSnapshotFromObjectStore(t *testing.T) {
-	_, js := startNATS(t)
+	js := bustest.Start(t).JS
 	ctx := context.Background()
 	snaps, err := OpenSnapshots(ctx, js)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/intersect-oss/intersect/edge/outbox"
 	"github.com/intersect-oss/intersect/events"
 	"github.com/intersect-oss/intersect/events/bus"
+	"github.com/intersect-oss/intersect/events/bus/bustest"
 	"github.com/intersect-oss/intersect/internal/testenv"
 )
 
@@ -77,21 +78,10 @@ func TestWorkerNATSOutage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), outage+90*time.Second)
 	defer cancel()
 	natsDir := t.TempDir()
-	srv, err := bus.StartServer(ctx, bus.ServerOptions{DataDir: natsDir, Name: "worker-outage"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, _ := url.Parse(srv.ClientURL())
+	nb := bustest.StartWith(t, bus.ServerOptions{DataDir: natsDir, Name: "worker-outage"})
+	srv, js := nb.Server, nb.JS
+	u, _ := url.Parse(nb.URL)
 	port, _ := strconv.Atoi(u.Port())
-	nc, err := bus.Connect(ctx, srv.ClientURL(), "worker-test", quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	if err := bus.EnsureStreams(ctx, js, 1); err != nil {
-		t.Fatal(err)
-	}
 	pub := &recordingPub{JetStream: outbox.JetStream{JS: js}, ids: map[string]bool{}}
 	done := make(chan error, 1)
 	go func() {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/intersect-oss/intersect/events"
 	"github.com/intersect-oss/intersect/events/bus"
+	"github.com/intersect-oss/intersect/events/bus/bustest"
 	"github.com/intersect-oss/intersect/events/loadgen"
 	"github.com/intersect-oss/intersect/ingest"
 	"github.com/intersect-oss/intersect/internal/testenv"
@@ -100,7 +101,7 @@ func processCPU() time.Duration {
 func drainOnce(b *testing.B, st store.Store, evs []events.Event, cfg ingest.Config) (time.Duration, time.Duration) {
 	b.StopTimer()
 	defer st.Close()
-	js := startBus(b)
+	js := bustest.Start(b).JS
 	preload(b, js, evs)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

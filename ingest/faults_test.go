@@ -17,6 +17,7 @@ import (
 
 	"github.com/intersect-oss/intersect/events"
 	"github.com/intersect-oss/intersect/events/bus"
+	"github.com/intersect-oss/intersect/events/bus/bustest"
 	"github.com/intersect-oss/intersect/events/loadgen"
 	"github.com/intersect-oss/intersect/ingest"
 	"github.com/intersect-oss/intersect/internal/testenv"
@@ -196,7 +197,7 @@ func TestPostgresConnectionsKilled(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	js := startBus(t)
+	js := bustest.Start(t).JS
 	st, err := store.Open(ctx, ingestDSN, "", quiet())
 	if err != nil {
 		t.Fatal(err)
@@ -281,7 +282,7 @@ func TestBackpressureStoreDown(t *testing.T) {
 	const total = 20_000
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	js := startBus(t)
+	js := bustest.Start(t).JS
 	st := backends[0].open(t)
 	defer st.Close()
 	w := &flakyWriter{st: st, delay: 5 * time.Millisecond, inserted: map[string]int{}}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/intersect-oss/intersect/events"
 	"github.com/intersect-oss/intersect/events/bus"
+	"github.com/intersect-oss/intersect/events/bus/bustest"
 	"github.com/intersect-oss/intersect/ingest"
 	"github.com/intersect-oss/intersect/internal/testenv"
 	"github.com/intersect-oss/intersect/store"
@@ -38,29 +39,6 @@ var backends = []struct {
 		}
 		return st
 	}},
-}
-
-// startBus starts an embedded JetStream server on a random port.
-func startBus(t testing.TB) jetstream.JetStream {
-	ctx := context.Background()
-	srv, err := bus.StartServer(ctx, bus.ServerOptions{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	nc, err := bus.Connect(ctx, srv.ClientURL(), "test", quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bus.EnsureStreams(ctx, js, 1); err != nil {
-		t.Fatal(err)
-	}
-	return js
 }
 
 func nearMiss(i int, t0 time.Time) *events.NearMiss {
@@ -95,7 +73,7 @@ func TestIngestDedupesAndDeadLetters(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			js := startBus(t)
+			js := bustest.Start(t).JS
 			st := be.open(t)
 			defer st.Close()
 			in := ingest.New(js, st, ingest.Config{MaxWait: 50 * time.Millisecond}, quiet())

@@ -13,6 +13,7 @@ import (
 
 	"github.com/intersect-oss/intersect/events"
 	"github.com/intersect-oss/intersect/events/bus"
+	"github.com/intersect-oss/intersect/events/bus/bustest"
 	"github.com/intersect-oss/intersect/ingest"
 	"github.com/intersect-oss/intersect/store"
 )
@@ -68,7 +69,7 @@ func TestIngestStoresStampedWeather(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			js := startBus(t)
+			js := bustest.Start(t).JS
 			st := be.open(t)
 			defer st.Close()
 			t0 := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)

@@ -14,7 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/intersect-oss/intersect/events"
-	"github.com/intersect-oss/intersect/events/bus"
+	"github.com/intersect-oss/intersect/events/bus/bustest"
 	"github.com/intersect-oss/intersect/internal/testenv"
 	"github.com/intersect-oss/intersect/store"
 )
@@ -42,20 +42,8 @@ func testIngestSurvivesSIGKILL(t *testing.T, dsn string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := bus.StartServer(ctx, bus.ServerOptions{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	nc, err := bus.Connect(ctx, srv.ClientURL(), "publisher", log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	if err := bus.EnsureStreams(ctx, js, 1); err != nil {
-		t.Fatal(err)
-	}
+	nb := bustest.Start(t)
+	srv, js := nb.Server, nb.JS
 	if err := publishNearMisses(ctx, js, total); err != nil {
 		t.Fatal(err)
 	}

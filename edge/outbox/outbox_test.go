@@ -18,6 +18,7 @@ import (
 
 	"github.com/intersect-oss/intersect/events"
 	"github.com/intersect-oss/intersect/events/bus"
+	"github.com/intersect-oss/intersect/events/bus/bustest"
 )
 
 var long = flag.Bool("long", false, "run the NATS outage test with the issue's 30 s outage")
@@ -169,24 +170,10 @@ func runOutage(t *testing.T, outage time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), outage+60*time.Second)
 	defer cancel()
 	natsDir := t.TempDir()
-	srv, err := bus.StartServer(ctx, bus.ServerOptions{DataDir: natsDir, Name: "outage-test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, _ := url.Parse(srv.ClientURL())
+	nb := bustest.StartWith(t, bus.ServerOptions{DataDir: natsDir, Name: "outage-test"})
+	srv, js := nb.Server, nb.JS
+	u, _ := url.Parse(nb.URL)
 	port, _ := strconv.Atoi(u.Port())
-	nc, err := bus.Connect(ctx, srv.ClientURL(), "outage-test", quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bus.EnsureStreams(ctx, js, 1); err != nil {
-		t.Fatal(err)
-	}
 
 	ob, err := Open(t.TempDir(), Options{RetryMin: 50 * time.Millisecond, RetryMax: time.Second, PublishTTL: time.Second, Logger: quiet()})
 	if err != nil {

@@ -2,7 +2,6 @@ package loadgen_test
 
 import (
 	"context"
-	"log/slog"
 	"math"
 	"testing"
 	"time"
@@ -10,7 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/intersect-oss/intersect/events"
-	"github.com/intersect-oss/intersect/events/bus"
+	"github.com/intersect-oss/intersect/events/bus/bustest"
 	"github.com/intersect-oss/intersect/events/loadgen"
 )
 
@@ -119,20 +118,8 @@ func TestGeneratorRejectsBadLayouts(t *testing.T) {
 func TestRunPublishesCountAtRate(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	srv, err := bus.StartServer(ctx, bus.ServerOptions{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	nc, err := bus.Connect(ctx, srv.ClientURL(), "loadgen-test", slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	if err := bus.EnsureStreams(ctx, js, 1); err != nil {
-		t.Fatal(err)
-	}
+	nb := bustest.Start(t)
+	nc, js := nb.NC, nb.JS
 	g, err := loadgen.NewGenerator(loadgen.Layout{Sites: 2, Cameras: 2, Seed: 1}, loadgen.DefaultMix)
 	if err != nil {
 		t.Fatal(err)

@@ -8,10 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/intersect-oss/intersect/events"
-	"github.com/intersect-oss/intersect/events/bus"
+	"github.com/intersect-oss/intersect/events/bus/bustest"
 	"github.com/intersect-oss/intersect/store"
 )
 
@@ -51,20 +49,7 @@ func BenchmarkHistoryAdd(b *testing.B) {
 func BenchmarkEvaluate(b *testing.B) {
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := bus.StartServer(ctx, bus.ServerOptions{DataDir: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Shutdown()
-	nc, err := bus.Connect(ctx, srv.ClientURL(), "bench", log)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	if err := bus.EnsureStreams(ctx, js, 1); err != nil {
-		b.Fatal(err)
-	}
+	js := bustest.Start(b).JS
 	st, err := store.Open(ctx, "", b.TempDir(), log)
 	if err != nil {
 		b.Fatal(err)

@@ -11,22 +11,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/intersect-oss/intersect/events"
 	"github.com/intersect-oss/intersect/events/bus/bustest"
 	"github.com/intersect-oss/intersect/internal/testenv"
+	"github.com/intersect-oss/intersect/internal/testenv/chromium"
 	"github.com/intersect-oss/intersect/store/storetest"
 )
-
-const chromiumPath = "/usr/bin/chromium"
 
 // testJPEG is a small real JPEG standing in for a blurred snapshot.
 func testJPEG(t testing.TB, seed int) []byte {
@@ -56,12 +51,7 @@ func artifactDir() string {
 // within 2 s, the heatmap has cells, a filter changes the list, and
 // approving a recommendation changes its state.
 func TestDashboardInChromium(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if testenv.CI() {
-			t.Fatalf("chromium is required under CI: %v", err)
-		}
-		t.Skipf("browser test skipped: %s not installed (apt-get install chromium)", chromiumPath)
-	}
+	chromium.Require(t)
 	nb := bustest.Start(t)
 	nc, js := nb.NC, nb.JS
 	ctx := context.Background()
@@ -89,46 +79,7 @@ func TestDashboardInChromium(t *testing.T) {
 		f.nms = append(f.nms, n)
 	}
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1400, 1500),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelA()
-	var mu sync.Mutex
-	var problems []string
-	bctx, cancelB := chromedp.NewContext(actx, chromedp.WithListener(func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning || ev.Type == runtime.ConsoleAPICalledTypeAssert {
-				var args []string
-				for _, a := range ev.Args {
-					args = append(args, string(a.Value)+a.Description)
-				}
-				problems = append(problems, fmt.Sprintf("console.%s: %s", ev.Type, strings.Join(args, " ")))
-			}
-		case *runtime.EventExceptionThrown:
-			problems = append(problems, fmt.Sprintf("exception: %s %+v", ev.ExceptionDetails.Text, ev.ExceptionDetails.Exception))
-		case *cdplog.EventEntryAdded:
-			if ev.Entry.Level == cdplog.EntryLevelError || ev.Entry.Level == cdplog.EntryLevelWarning {
-				problems = append(problems, fmt.Sprintf("log %s: %s %s", ev.Entry.Level, ev.Entry.Text, ev.Entry.URL))
-			}
-		}
-	}))
-	defer cancelB()
-	enableLog := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, cdplog.Enable, cdp.Empty{})
-		return err
-	})
-	// The first Run starts the browser; it must not carry a timeout.
-	if err := chromedp.Do(bctx, enableLog); err != nil {
-		t.Fatal(err)
-	}
+	bctx, problems := chromium.Start(t, ctx, chromium.Options{Width: 1400, Height: 1500, Warnings: true})
 	count := func(sel string) int {
 		n, err := chromedp.Run(bctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))
 		if err != nil {
@@ -240,10 +191,8 @@ func TestDashboardInChromium(t *testing.T) {
 	}
 	// docs/dashboard.png (the README's) comes from the demo's browser
 	// test in cmd/intersect, which shows real pipeline output.
-	mu.Lock()
-	defer mu.Unlock()
-	if len(problems) > 0 {
-		t.Fatalf("the page logged problems:\n%s", strings.Join(problems, "\n"))
+	if p := problems(); len(p) > 0 {
+		t.Fatalf("the page logged problems:\n%s", strings.Join(p, "\n"))
 	}
 }
 

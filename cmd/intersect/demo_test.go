@@ -16,15 +16,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/intersect-oss/intersect/internal/testenv"
+	"github.com/intersect-oss/intersect/internal/testenv/chromium"
 )
-
-const chromiumPath = "/usr/bin/chromium"
 
 // TestDemoInChromium is issue 9's story, end to end and as a newcomer sees
 // it: `intersect demo` starts (embedded NATS with NKeys and TLS, SQLite, two
@@ -39,12 +35,7 @@ func TestDemoInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the whole demo; skipped with -short")
 	}
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if testenv.CI() {
-			t.Fatalf("chromium is required under CI: %v", err)
-		}
-		t.Skipf("skipped: %s not installed (apt-get install chromium)", chromiumPath)
-	}
+	chromium.Require(t)
 	root := testenv.RepoRoot()
 	dataDir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -114,43 +105,7 @@ func TestDemoInChromium(t *testing.T) {
 	}
 	t.Logf("dashboard URL after %s", time.Since(start).Round(time.Millisecond))
 
-	actx, cancelA := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1400, 1700))
-	defer cancelA()
-	var mu sync.Mutex
-	var problems []string
-	bctx, cancelB := chromedp.NewContext(actx, chromedp.WithListener(func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch e := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			problems = append(problems, fmt.Sprintf("exception: %s %+v", e.ExceptionDetails.Text, e.ExceptionDetails.Exception))
-		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeAssert {
-				var args []string
-				for _, a := range e.Args {
-					args = append(args, string(a.Value)+a.Description)
-				}
-				problems = append(problems, fmt.Sprintf("console.%s: %s", e.Type, strings.Join(args, " ")))
-			}
-		case *cdplog.EventEntryAdded:
-			if e.Entry.Level == cdplog.EntryLevelError {
-				problems = append(problems, fmt.Sprintf("log %s: %s %s", e.Entry.Level, e.Entry.Text, e.Entry.URL))
-			}
-		}
-	}))
-	defer cancelB()
-	enableLog := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, cdplog.Enable, cdp.Empty{})
-		return err
-	})
-	if err := chromedp.Do(bctx, enableLog); err != nil {
-		t.Fatal(err)
-	}
+	bctx, problems := chromium.Start(t, ctx, chromium.Options{Width: 1400, Height: 1700})
 	if err := chromedp.Do(bctx, chromedp.Navigate(url)); err != nil {
 		t.Fatal(err)
 	}
@@ -200,11 +155,9 @@ func TestDemoInChromium(t *testing.T) {
 			t.Errorf("updating docs/dashboard.png: %v", err)
 		}
 	}
-	mu.Lock()
-	if len(problems) > 0 {
-		t.Errorf("the page logged problems:\n%s", strings.Join(problems, "\n"))
+	if p := problems(); len(p) > 0 {
+		t.Errorf("the page logged problems:\n%s", strings.Join(p, "\n"))
 	}
-	mu.Unlock()
 	if err := stop(); err != nil {
 		t.Fatalf("Ctrl-C: %v", err)
 	}

@@ -838,24 +838,23 @@ func testBadQueries(t *testing.T, s store.Store) {
 	}
 }
 
-// testConcurrentWriters has several writers store the same events in
-// different orders and batchings at once (redeliveries racing across
-// ingest instances): every event ends up stored exactly once.
-func testConcurrentWriters(t *testing.T, s store.Store) {
-	rng := rand.New(rand.NewPCG(23, 29))
-	const n, writers = 300, 4
-	base := make([]events.Event, n)
-	for i := range base {
-		base[i] = Synthetic(rng, SynthSites[i%3], SynthCameras[i%2], t0.Add(time.Duration(i)*time.Minute))
-	}
+// writeRacing has writers store all of base at once, each in its own
+// shuffled order (seeded by the writer's index and seed) and batch size
+// (size(w)), as redeliveries racing across ingest instances do. It fails the
+// test on a write error or when a writer does not account for every event
+// as inserted or duplicate, and returns how many the writers inserted in
+// total.
+func writeRacing(t *testing.T, s store.Store, base []events.Event, writers int, seed uint64, size func(w int) int) int {
+	t.Helper()
+	n := len(base)
 	var wg sync.WaitGroup
 	results := make([]store.WriteResult, writers)
 	errs := make([]error, writers)
 	for w := range writers {
 		evs := slices.Clone(base)
-		r := rand.New(rand.NewPCG(uint64(w), 99))
+		r := rand.New(rand.NewPCG(uint64(w), seed))
 		r.Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
-		size := 25 + 25*w
+		size := size(w)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -881,7 +880,20 @@ func testConcurrentWriters(t *testing.T, s store.Store) {
 		}
 		inserted += results[w].Inserted
 	}
-	if inserted != n {
+	return inserted
+}
+
+// testConcurrentWriters has several writers store the same events in
+// different orders and batchings at once (redeliveries racing across
+// ingest instances): every event ends up stored exactly once.
+func testConcurrentWriters(t *testing.T, s store.Store) {
+	rng := rand.New(rand.NewPCG(23, 29))
+	const n, writers = 300, 4
+	base := make([]events.Event, n)
+	for i := range base {
+		base[i] = Synthetic(rng, SynthSites[i%3], SynthCameras[i%2], t0.Add(time.Duration(i)*time.Minute))
+	}
+	if inserted := writeRacing(t, s, base, writers, 99, func(w int) int { return 25 + 25*w }); inserted != n {
 		t.Fatalf("writers inserted %d in total, want %d", inserted, n)
 	}
 	if got := all(t, s, store.Filter{}, 1000); len(got) != n {

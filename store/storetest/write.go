@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -205,40 +204,7 @@ func testConcurrentBulkWriters(t *testing.T, s store.Store) {
 		base[i] = track(SynthSites[i%3], SynthCameras[i%2], at, i)
 		tracks++
 	}
-	var wg sync.WaitGroup
-	results := make([]store.WriteResult, writers)
-	errs := make([]error, writers)
-	for w := range writers {
-		evs := slices.Clone(base)
-		r := rand.New(rand.NewPCG(uint64(w), 7))
-		r.Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
-		size := 40 + 30*w
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for start := 0; start < n; start += size {
-				res, err := s.Write(context.Background(), store.Batch{Events: evs[start:min(start+size, n)]})
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				results[w].Inserted += res.Inserted
-				results[w].Duplicates += res.Duplicates
-			}
-		}()
-	}
-	wg.Wait()
-	inserted := 0
-	for w := range writers {
-		if errs[w] != nil {
-			t.Fatalf("writer %d: %v", w, errs[w])
-		}
-		if results[w].Inserted+results[w].Duplicates != n {
-			t.Fatalf("writer %d accounted for %d events, want %d", w, results[w].Inserted+results[w].Duplicates, n)
-		}
-		inserted += results[w].Inserted
-	}
-	if inserted != n {
+	if inserted := writeRacing(t, s, base, writers, 7, func(w int) int { return 40 + 30*w }); inserted != n {
 		t.Fatalf("writers inserted %d in total, want %d", inserted, n)
 	}
 	sites, err := s.Sites(context.Background())

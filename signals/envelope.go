@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/intersect-oss/intersect/events"
@@ -133,7 +134,7 @@ func (p *Plan) CheckEnvelope(r *events.Recommendation, state map[string]float64)
 		}
 		after[ch.OID] = v
 	}
-	if !sameChanges(r.Rollback, reversed(r.Changes)) {
+	if !slices.Equal(r.Rollback, reversed(r.Changes)) {
 		fail("rollback does not undo the changes exactly")
 	}
 	errs = append(errs, p.checkCombined(after)...)
@@ -174,18 +175,6 @@ func (p *Plan) checkCombined(v map[string]float64) []error {
 		errs = append(errs, fmt.Errorf("splits sum to %v s, not the cycle %v s", split, c))
 	}
 	return errs
-}
-
-func sameChanges(a, b []events.Change) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // CheckPending enforces one pending change per object: r may not set an OID

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -153,7 +154,7 @@ func oracle(p *Plan, r *events.Recommendation) error {
 	if c := val[CycleOID(p.Pattern)]; c > p.Maxima.CycleS || math.Abs(sum-c) > 0.5 {
 		return fmt.Errorf("cycle %v (max %v), splits sum %v", c, p.Maxima.CycleS, sum)
 	}
-	if !sameChanges(r.Rollback, reversed(r.Changes)) {
+	if !slices.Equal(r.Rollback, reversed(r.Changes)) {
 		return fmt.Errorf("rollback")
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"slices"
 
 	"gocv.io/x/gocv"
 
@@ -105,7 +106,7 @@ func (d *netDetector) Detect(frame gocv.Mat) ([]Detection, error) {
 	out := d.net.Forward(d.md.Output.Name)
 	defer out.Close()
 
-	if got := out.Size(); !equalInts(got, d.md.Output.Shape) {
+	if got := out.Size(); !slices.Equal(got, d.md.Output.Shape) {
 		return nil, fmt.Errorf("%s: model output has shape %v, manifest says %v for layout %s: wrong model for this manifest entry", d.md.Name, got, d.md.Output.Shape, d.md.Output.Layout)
 	}
 	if out.Type() != gocv.MatTypeCV32F {
@@ -221,15 +222,3 @@ func (d *netDetector) decodeFastestDet(data []float32, emit func(x0, y0, x1, y1,
 }
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -144,10 +145,10 @@ func TestMatchEncounters(t *testing.T) {
 		enc(101, 999, 10, 11, 10.5, 0.5, nan, events.Critical),    // unknown track
 	}
 	tm, om := matchEncounters(truth, out, wholeTrack(whole))
-	if want := []int{0, -1, 3}; !equal(tm, want) {
+	if want := []int{0, -1, 3}; !slices.Equal(tm, want) {
 		t.Errorf("truth → output %v, want %v", tm, want)
 	}
-	if want := []int{0, -1, -1, 2, -1}; !equal(om, want) {
+	if want := []int{0, -1, -1, 2, -1}; !slices.Equal(om, want) {
 		t.Errorf("output → truth %v, want %v", om, want)
 	}
 	r := compareConflicts(truth, out, wholeTrack(whole), nil, func(id int64, tS float64) bool { return id != 4 })
@@ -163,18 +164,6 @@ func TestMatchEncounters(t *testing.T) {
 	if r.TTCErrS.N != 2 || math.Abs(r.TTCErrS.Median-0.7) > 1e-9 || math.Abs(r.TTCErrS.Max-1.3) > 1e-9 {
 		t.Errorf("TTC errors %+v, want n 2 (0.1, 1.3), median 0.7, max 1.3", r.TTCErrS)
 	}
-}
-
-func equal(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestQuantile(t *testing.T) {

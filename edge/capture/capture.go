@@ -190,15 +190,9 @@ func (s *Source) Run(ctx context.Context, emit func(Frame)) error {
 			}
 			s.setDown(err)
 			s.log.Warn("camera source down, retrying", "source", s.src, "err", err, "retry_in", backoff)
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(backoff):
+			if err := s.backOff(ctx, &backoff); err != nil {
+				return err
 			}
-			backoff = min(backoff*2, s.opts.BackoffMax)
-			s.mu.Lock()
-			s.stats.Reconnects++
-			s.mu.Unlock()
 			continue
 		}
 		s.mu.Lock()
@@ -223,16 +217,26 @@ func (s *Source) Run(ctx context.Context, emit func(Frame)) error {
 		}
 		s.setDown(fmt.Errorf("stream %s stopped delivering frames", s.src))
 		s.log.Warn("camera stream dropped, reconnecting", "source", s.src, "retry_in", backoff)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(backoff):
+		if err := s.backOff(ctx, &backoff); err != nil {
+			return err
 		}
-		backoff = min(backoff*2, s.opts.BackoffMax)
-		s.mu.Lock()
-		s.stats.Reconnects++
-		s.mu.Unlock()
 	}
+}
+
+// backOff waits out *backoff before the next reconnection attempt (or
+// returns ctx's error), doubles it up to BackoffMax and counts the
+// reconnect.
+func (s *Source) backOff(ctx context.Context, backoff *time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(*backoff):
+	}
+	*backoff = min(*backoff*2, s.opts.BackoffMax)
+	s.mu.Lock()
+	s.stats.Reconnects++
+	s.mu.Unlock()
+	return nil
 }
 
 func (s *Source) setDown(err error) {

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/intersect-oss/intersect/api"
 	"github.com/intersect-oss/intersect/events"
 	"github.com/intersect-oss/intersect/events/bus"
 	"github.com/intersect-oss/intersect/store"
@@ -297,4 +298,26 @@ type busWeather struct{ js jetstream.JetStream }
 func (b busWeather) PublishWeather(ctx context.Context, w *events.WeatherObservation) error {
 	_, err := bus.Publish(ctx, b.js, w)
 	return err
+}
+
+// openSnapshots opens the snapshot bucket, waiting while it does not exist
+// yet: on a secured deployment only ingest (or the advisor) may declare the
+// streams, and serve may well start first.
+func openSnapshots(ctx context.Context, js jetstream.JetStream, log *slog.Logger) (*api.ObjectStoreSnapshots, error) {
+	warned := false
+	for {
+		snaps, err := api.OpenSnapshots(ctx, js)
+		if err == nil || !errors.Is(err, jetstream.ErrBucketNotFound) {
+			return snaps, err
+		}
+		if !warned {
+			log.Warn("snapshot bucket not declared yet; waiting (is intersect ingest running?)", "bucket", events.SnapshotBucket)
+			warned = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }

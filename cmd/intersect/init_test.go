@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -123,12 +124,24 @@ func TestInitDeploymentEndToEnd(t *testing.T) {
 		t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
 		return cmd, bufio.NewScanner(stderr)
 	}
-	start("ingest", "--nats", url, "--secrets", dir, "--data-dir", data)
+	_, ingestLog := start("ingest", "--nats", url, "--secrets", dir, "--data-dir", data)
+	var ingestOut syncWriter
+	var ingestLines strings.Builder
+	ingestOut.w = &ingestLines
+	go func() {
+		for ingestLog.Scan() {
+			fmt.Fprintln(&ingestOut, ingestLog.Text())
+		}
+	}()
 	_, serveLog := start("serve", "--nats", url, "--secrets", dir, "--data-dir", data, "--addr", "127.0.0.1:0")
 	apiURL := make(chan string, 1)
+	var serveOut syncWriter
+	var serveLines strings.Builder
+	serveOut.w = &serveLines
 	go func() {
 		re := regexp.MustCompile(`url=(http://[^ ]+?)/? `)
 		for serveLog.Scan() {
+			fmt.Fprintln(&serveOut, serveLog.Text())
 			if m := re.FindStringSubmatch(serveLog.Text() + " "); m != nil {
 				apiURL <- m[1]
 			}
@@ -170,7 +183,11 @@ func TestInitDeploymentEndToEnd(t *testing.T) {
 	select {
 	case base = <-apiURL:
 	case <-time.After(60 * time.Second):
-		t.Fatal("serve did not log its URL")
+		serveOut.mu.Lock()
+		defer serveOut.mu.Unlock()
+		ingestOut.mu.Lock()
+		defer ingestOut.mu.Unlock()
+		t.Fatalf("serve did not log its URL:\n%s\ningest:\n%s", serveLines.String(), ingestLines.String())
 	}
 	get := func(tok string) (int, []byte) {
 		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/nearmisses?site=main-and-5th", nil)

@@ -108,7 +108,7 @@ serves everyone as an anonymous admin: tests and throwaway setups only).`)
 			return err
 		}
 		defer b.close()
-		snaps, err := api.OpenSnapshots(ctx, b.js)
+		snaps, err := openSnapshots(ctx, b.js, e.log)
 		if err != nil {
 			l.Close()
 			return err

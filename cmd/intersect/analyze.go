@@ -16,7 +16,7 @@ import (
 func analyzeCommand() command {
 	return command{
 		name:    "analyze",
-		summary: "conflict engine on a trajectory file: DIR/conflicts.csv and DIR/summary.json",
+		summary: "offline study: the conflict engine on a trajectory file, or the edge pipeline on a recorded video",
 		run:     runAnalyze,
 	}
 }

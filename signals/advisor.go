@@ -106,6 +106,8 @@ func (a *Advisor) Evaluate(in Input) (Result, error) {
 	}
 	c, s := cycleRule(p, w, clear, o)
 	add(RuleCycle, 0, c, s)
+	c, s = todPlanRule(p, o)
+	add(RuleTODPlan, 0, c, s)
 
 	pending := append([]*events.Recommendation(nil), in.Pending...)
 	for _, c := range cands {

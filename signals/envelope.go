@@ -19,6 +19,9 @@ type objectSpec struct {
 	Min, Max    float64
 	Step        float64 // largest |proposed − current|
 	ZeroAllowed bool    // 0 means "off" and is allowed below Min (LPI)
+	// Allowed, when set, lists the only values the object may take (pattern
+	// numbers the plan defines).
+	Allowed []float64
 }
 
 // objects lists every object a recommendation for this plan may set, keyed
@@ -28,21 +31,38 @@ func (p *Plan) objects() map[string]objectSpec {
 	for _, ph := range p.Phases {
 		n := ph.Number
 		if L := ph.CrossingLengthM(); L > 0 {
-			m[PhaseOID(ObjWalk, n)] = objectSpec{ObjWalk, UnitSeconds, n, MinWalk(ph.ShortWalkAllowed), p.Maxima.WalkS, p.MaxStep.WalkS, false}
-			m[PhaseOID(ObjPedClear, n)] = objectSpec{ObjPedClear, UnitSeconds, n, ceilSecond(PedClearanceS(L, MUTCDWalkSpeedMPS)), p.Maxima.PedClearanceS, p.MaxStep.PedClearanceS, false}
+			m[PhaseOID(ObjWalk, n)] = objectSpec{ObjWalk, UnitSeconds, n, MinWalk(ph.ShortWalkAllowed), p.Maxima.WalkS, p.MaxStep.WalkS, false, nil}
+			m[PhaseOID(ObjPedClear, n)] = objectSpec{ObjPedClear, UnitSeconds, n, ceilSecond(PedClearanceS(L, MUTCDWalkSpeedMPS)), p.Maxima.PedClearanceS, p.MaxStep.PedClearanceS, false, nil}
 			if p.LPI.Supported {
-				m[p.lpiOID(n)] = objectSpec{p.LPI.Object, UnitSeconds, n, MinLPIS, math.Min(p.Maxima.LPIS, MaxLPIS), p.MaxStep.LPIS, true}
+				m[p.lpiOID(n)] = objectSpec{p.LPI.Object, UnitSeconds, n, MinLPIS, math.Min(p.Maxima.LPIS, MaxLPIS), p.MaxStep.LPIS, true, nil}
 			}
 		}
-		m[PhaseOID(ObjYellow, n)] = objectSpec{ObjYellow, UnitTenths, n, MinYellowS * 10, p.Maxima.YellowS * 10, p.MaxStep.YellowS * 10, false}
-		m[PhaseOID(ObjRedClear, n)] = objectSpec{ObjRedClear, UnitTenths, n, 0, p.Maxima.RedClearanceS * 10, p.MaxStep.RedClearanceS * 10, false}
-		m[SplitOID(p.SplitTable, n)] = objectSpec{ObjSplit, UnitSeconds, n, 1, p.Maxima.SplitS, p.MaxStep.SplitS, false}
+		m[PhaseOID(ObjYellow, n)] = objectSpec{ObjYellow, UnitTenths, n, MinYellowS * 10, p.Maxima.YellowS * 10, p.MaxStep.YellowS * 10, false, nil}
+		m[PhaseOID(ObjRedClear, n)] = objectSpec{ObjRedClear, UnitTenths, n, 0, p.Maxima.RedClearanceS * 10, p.MaxStep.RedClearanceS * 10, false, nil}
+		m[SplitOID(p.SplitTable, n)] = objectSpec{ObjSplit, UnitSeconds, n, 1, p.Maxima.SplitS, p.MaxStep.SplitS, false, nil}
 		if ph.RTOR != nil && ph.RTOR.Allowed {
-			m[SpecialOutputOID(ph.RTOR.BlankoutOutput)] = objectSpec{ObjSpecialOutput, UnitBool, n, 0, 1, 1, false}
+			m[SpecialOutputOID(ph.RTOR.BlankoutOutput)] = objectSpec{ObjSpecialOutput, UnitBool, n, 0, 1, 1, false, nil}
 		}
 	}
-	m[CycleOID(p.Pattern)] = objectSpec{ObjCycle, UnitSeconds, 0, 1, p.Maxima.CycleS, p.MaxStep.CycleS, false}
+	m[CycleOID(p.Pattern)] = objectSpec{ObjCycle, UnitSeconds, 0, 1, p.Maxima.CycleS, p.MaxStep.CycleS, false, nil}
+	for _, t := range p.TODPlans {
+		// Any pattern the plan defines, in one step: switching patterns is
+		// what a time base action does; each pattern is itself checked.
+		m[TimebasePatternOID(t.Action)] = objectSpec{ObjTimebasePattern, UnitPattern, 0, 1, 255, 255, false, p.patterns()}
+	}
 	return m
+}
+
+// patterns lists the pattern numbers the plan runs (base and time of day).
+func (p *Plan) patterns() []float64 {
+	ps := []float64{float64(p.Pattern)}
+	for _, t := range p.TODPlans {
+		if !slices.Contains(ps, float64(t.Pattern)) {
+			ps = append(ps, float64(t.Pattern))
+		}
+	}
+	sort.Float64s(ps)
+	return ps
 }
 
 func (p *Plan) lpiOID(phase int) string { return fmt.Sprintf("%s.%d", p.LPI.OIDBase, phase) }
@@ -68,6 +88,9 @@ func (p *Plan) ControllerState() map[string]float64 {
 		}
 	}
 	s[CycleOID(p.Pattern)] = p.CycleS
+	for _, t := range p.TODPlans {
+		s[TimebasePatternOID(t.Action)] = float64(t.Pattern)
+	}
 	return s
 }
 
@@ -128,6 +151,9 @@ func (p *Plan) CheckEnvelope(r *events.Recommendation, state map[string]float64)
 		}
 		if d := math.Abs(v - ch.Current); d > sp.Step+1e-9 {
 			fail("changes[%d]: %s step %v %s exceeds the largest step %v", i, ch.Object, d, ch.Unit, sp.Step)
+		}
+		if len(sp.Allowed) > 0 && !slices.Contains(sp.Allowed, v) {
+			fail("changes[%d]: %s %v is not one of this plan's patterns %v", i, ch.Object, v, sp.Allowed)
 		}
 		if sp.Unit == UnitBool && v != 0 && v != 1 {
 			fail("changes[%d]: %s must be 0 or 1", i, ch.Object)

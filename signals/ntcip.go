@@ -16,29 +16,36 @@ import (
 // 1.3.6.1.4.1.1206.4.2.1.4.7.1: .2 patternCycleTime), §2.5.9 split table
 // (splitEntry 1.3.6.1.4.1.1206.4.2.1.4.9.1: .3 splitTime, indexed by split
 // number then phase), §2.4.14 special function outputs
-// (1.3.6.1.4.1.1206.4.2.1.3.14.1.3 specialFunctionOutputControl).
+// (1.3.6.1.4.1.1206.4.2.1.3.14.1.3 specialFunctionOutputControl), §2.6.3
+// time base action table (timebaseAscActionEntry
+// 1.3.6.1.4.1.1206.4.2.1.5.3.1: .2 timebaseAscPattern, indexed by action:
+// the pattern the controller runs when the NTCIP 1201 day plan calls that
+// action).
 const (
-	ObjWalk          = "phaseWalk"
-	ObjPedClear      = "phasePedestrianClear"
-	ObjMinGreen      = "phaseMinimumGreen"
-	ObjYellow        = "phaseYellowChange"
-	ObjRedClear      = "phaseRedClear"
-	ObjCycle         = "patternCycleTime"
-	ObjSplit         = "splitTime"
-	ObjSpecialOutput = "specialFunctionOutputControl"
+	ObjWalk            = "phaseWalk"
+	ObjPedClear        = "phasePedestrianClear"
+	ObjMinGreen        = "phaseMinimumGreen"
+	ObjYellow          = "phaseYellowChange"
+	ObjRedClear        = "phaseRedClear"
+	ObjCycle           = "patternCycleTime"
+	ObjSplit           = "splitTime"
+	ObjSpecialOutput   = "specialFunctionOutputControl"
+	ObjTimebasePattern = "timebaseAscPattern"
 
-	oidPhaseEntry   = "1.3.6.1.4.1.1206.4.2.1.1.2.1"
-	oidPatternEntry = "1.3.6.1.4.1.1206.4.2.1.4.7.1"
-	oidSplitEntry   = "1.3.6.1.4.1.1206.4.2.1.4.9.1"
-	oidSpecialEntry = "1.3.6.1.4.1.1206.4.2.1.3.14.1"
+	oidPhaseEntry    = "1.3.6.1.4.1.1206.4.2.1.1.2.1"
+	oidPatternEntry  = "1.3.6.1.4.1.1206.4.2.1.4.7.1"
+	oidSplitEntry    = "1.3.6.1.4.1.1206.4.2.1.4.9.1"
+	oidSpecialEntry  = "1.3.6.1.4.1.1206.4.2.1.3.14.1"
+	oidTimebaseEntry = "1.3.6.1.4.1.1206.4.2.1.5.3.1"
 )
 
 // Units of Change values: NTCIP native units so a controller sets exactly
 // the number it is given.
 const (
 	UnitSeconds = "s"
-	UnitTenths  = "0.1s" // phaseYellowChange and phaseRedClear
-	UnitBool    = "bool" // 1 on, 0 off
+	UnitTenths  = "0.1s"    // phaseYellowChange and phaseRedClear
+	UnitBool    = "bool"    // 1 on, 0 off
+	UnitPattern = "pattern" // a pattern number
 )
 
 // PhaseOID returns the OID of a phase-table column for phase n.
@@ -52,6 +59,9 @@ func CycleOID(pattern int) string { return fmt.Sprintf("%s.2.%d", oidPatternEntr
 
 // SplitOID is splitTime.<split>.<phase>.
 func SplitOID(split, phase int) string { return fmt.Sprintf("%s.3.%d.%d", oidSplitEntry, split, phase) }
+
+// TimebasePatternOID is timebaseAscPattern.<action>.
+func TimebasePatternOID(action int) string { return fmt.Sprintf("%s.2.%d", oidTimebaseEntry, action) }
 
 // SpecialOutputOID is specialFunctionOutputControl.<n>.
 func SpecialOutputOID(n int) string { return fmt.Sprintf("%s.3.%d", oidSpecialEntry, n) }

@@ -141,6 +141,10 @@ type TODPlan struct {
 	Start   string `yaml:"start"` // HH:MM local
 	End     string `yaml:"end"`   // HH:MM local, exclusive; may wrap past midnight
 	Pattern int    `yaml:"pattern"`
+	// Action is the controller's time base action (timebaseAscActionTable
+	// row) that runs this window's pattern; default: the window's position
+	// in tod_plans, from 1.
+	Action int `yaml:"action"`
 }
 
 // Defaults for zero-valued limits. MUTCD 4D.26 bounds yellow change to
@@ -202,6 +206,11 @@ func fillMaxima(m *Maxima, d Maxima) {
 }
 
 func (p *Plan) fillDefaults() {
+	for i := range p.TODPlans {
+		if p.TODPlans[i].Action == 0 {
+			p.TODPlans[i].Action = i + 1
+		}
+	}
 	fillMaxima(&p.Maxima, defaultMaxima)
 	fillMaxima(&p.MaxStep, defaultMaxStep)
 	r, d := &p.Rules, defaultRules
@@ -467,6 +476,7 @@ func (p *Plan) Validate() error {
 		e.add("phases", "splits sum to %v s, not cycle_s %v (phases run in one ring, in order)", splitSum, p.CycleS)
 	}
 	names := map[string]bool{}
+	actions := map[int]bool{}
 	for i, t := range p.TODPlans {
 		path := fmt.Sprintf("tod_plans[%d]", i)
 		if !events.ValidID(t.Name) {
@@ -492,6 +502,12 @@ func (p *Plan) Validate() error {
 		if t.Pattern < 1 || t.Pattern > 255 {
 			e.add(path+".pattern", "%d out of range 1..255", t.Pattern)
 		}
+		if t.Action < 1 || t.Action > 255 {
+			e.add(path+".action", "%d out of range 1..255", t.Action)
+		} else if actions[t.Action] {
+			e.add(path+".action", "time base action %d is used by two windows", t.Action)
+		}
+		actions[t.Action] = true
 	}
 	return errors.Join(e...)
 }

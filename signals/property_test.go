@@ -109,6 +109,19 @@ func oracle(p *Plan, r *events.Recommendation) error {
 		if ch.Current != val[ch.OID] {
 			return fmt.Errorf("%s current %v, plan %v", ch.Object, ch.Current, val[ch.OID])
 		}
+		if ch.Object == ObjTimebasePattern {
+			// A time base action may run any pattern the plan defines, and
+			// nothing else.
+			known := ch.Proposed == float64(p.Pattern)
+			for _, t := range p.TODPlans {
+				known = known || ch.Proposed == float64(t.Pattern)
+			}
+			if !known {
+				return fmt.Errorf("pattern %v is not one of the plan's", ch.Proposed)
+			}
+			val[ch.OID] = ch.Proposed
+			continue
+		}
 		step := map[string]float64{ObjWalk: p.MaxStep.WalkS, ObjPedClear: p.MaxStep.PedClearanceS, ObjYellow: p.MaxStep.YellowS * 10,
 			ObjRedClear: p.MaxStep.RedClearanceS * 10, ObjCycle: p.MaxStep.CycleS, ObjSplit: p.MaxStep.SplitS, p.LPI.Object: p.MaxStep.LPIS, ObjSpecialOutput: 1}[ch.Object]
 		if math.Abs(ch.Proposed-ch.Current) > step+1e-9 {
@@ -216,7 +229,7 @@ func TestPropertyEnvelope(t *testing.T) {
 	if plans < 9000 {
 		t.Fatalf("only %d of 10000 random plans were valid: the generator is broken", plans)
 	}
-	for _, rule := range []string{RuleLPI, RulePedClearance, RuleClearance, RuleCycle, RuleNoRTOR} {
+	for _, rule := range []string{RuleLPI, RulePedClearance, RuleClearance, RuleCycle, RuleNoRTOR, RuleTODPlan} {
 		if byRuleN[rule] == 0 {
 			t.Errorf("no %s recommendation in %d plans: the property test does not exercise it", rule, plans)
 		}

@@ -42,6 +42,9 @@ type observations struct {
 	// walking speeds (m/s) per zone.
 	crossings map[string]int
 	speeds    map[string][]float64
+	// windowCrossings counts crossing pedestrians per time-of-day window
+	// (by name; "" outside every window).
+	windowCrossings map[string]int
 }
 
 // Walking speeds outside this band are not walking: people standing in the
@@ -55,7 +58,7 @@ const (
 func observe(p *Plan, at time.Time, nms []*events.NearMiss, tracks []*events.TrackSummary) observations {
 	o := observations{
 		from: at.Add(-time.Duration(p.Rules.LookbackH * float64(time.Hour))), to: at,
-		crossings: map[string]int{}, speeds: map[string][]float64{},
+		crossings: map[string]int{}, speeds: map[string][]float64{}, windowCrossings: map[string]int{},
 	}
 	in := func(h *events.Header) bool {
 		return h.Site == p.Site && !h.Time.Before(o.from) && !h.Time.After(o.to)
@@ -70,6 +73,7 @@ func observe(p *Plan, at time.Time, nms []*events.NearMiss, tracks []*events.Tra
 			continue
 		}
 		o.crossings[t.Crosswalk]++
+		o.windowCrossings[p.windowName(t.Time)]++
 		if s := t.MeanSpeedMPS; s >= minWalkingSpeedMPS && s <= maxWalkingSpeedMPS {
 			o.speeds[t.Crosswalk] = append(o.speeds[t.Crosswalk], s)
 		}

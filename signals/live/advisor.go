@@ -53,6 +53,10 @@ type Config struct {
 	// CatchUp bounds how long the first evaluation waits for the consumer
 	// to read the backlog (default 30 s).
 	CatchUp time.Duration
+	// EvaluationPeriod is the length of the before and after periods a
+	// deployed change is judged on (default: half of Window, so the
+	// history holds both).
+	EvaluationPeriod time.Duration
 	// Durable is the events-stream consumer name (default
 	// bus.AdvisorConsumer(site), the name the advisor NATS identity may use).
 	Durable string
@@ -69,6 +73,9 @@ func (c Config) withDefaults(site, keyID string) Config {
 	}
 	if c.Every <= 0 {
 		c.Every = time.Minute
+	}
+	if c.EvaluationPeriod <= 0 || c.EvaluationPeriod > c.Window/2 {
+		c.EvaluationPeriod = c.Window / 2
 	}
 	if c.ApprovalPoll <= 0 {
 		c.ApprovalPoll = 2 * time.Second
@@ -97,6 +104,7 @@ type Report struct {
 	Weather   events.Condition
 	Published []*events.Recommendation // new recommendations, rollbacks included
 	Retired   []string                 // IDs moved to expired
+	Evaluated []string                 // IDs moved from deployed to evaluated
 	Skipped   []signals.Skip
 }
 
@@ -519,6 +527,9 @@ func (a *Advisor) Evaluate(ctx context.Context) (Report, error) {
 			}
 		}
 	}
+	if err := a.evaluateDeployed(ctx, recs, nms, tracks, now, &rep); err != nil {
+		return rep, err
+	}
 	a.mu.Lock()
 	for id, r := range a.recent {
 		if _, stored := byID[id]; stored || !now.Before(r.ValidUntil) {
@@ -690,6 +701,47 @@ func (a *Advisor) publishApproved(ctx context.Context, r *events.Recommendation)
 	a.mu.Lock()
 	a.approvalSent[r.ID] = true
 	a.mu.Unlock()
+	return nil
+}
+
+// evaluateDeployed judges each deployed change (not weather-driven ones:
+// the weather, not the change, drives their rates) once its after period is
+// over: before/after pedestrian conflict rates over equal periods, with a
+// significance test (signals.EvaluateDeployed), recorded as the transition
+// deployed → evaluated with the result as its reason.
+func (a *Advisor) evaluateDeployed(ctx context.Context, recs []events.Recommendation, nms []*events.NearMiss, tracks []*events.TrackSummary, now time.Time, rep *Report) error {
+	for i := range recs {
+		r := &recs[i]
+		if r.State != events.Deployed || r.Rule == RuleRollback || signals.WeatherDriven(r) {
+			continue
+		}
+		trs, err := a.st.Transitions(ctx, r.ID)
+		if err != nil {
+			return fmt.Errorf("advisor: history of %s: %w", r.ID, err)
+		}
+		var deployedAt time.Time
+		for _, t := range trs {
+			if t.To == events.Deployed {
+				deployedAt = t.At
+			}
+		}
+		if deployedAt.IsZero() {
+			continue
+		}
+		e, ok := signals.EvaluateDeployed(a.plan, r, deployedAt, now, a.cfg.EvaluationPeriod, nms, tracks)
+		if !ok {
+			continue
+		}
+		err = a.st.Transition(ctx, r.ID, events.Deployed, events.Evaluated, a.cfg.By, e.Text)
+		switch {
+		case err == nil:
+			rep.Evaluated = append(rep.Evaluated, r.ID)
+			a.log.Info("evaluated a deployed change", "id", r.ID, "rule", r.Rule, "result", e.Text)
+		case errors.Is(err, store.ErrConflict):
+		default:
+			return fmt.Errorf("advisor: recording the evaluation of %s: %w", r.ID, err)
+		}
+	}
 	return nil
 }
 

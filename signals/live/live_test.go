@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -654,5 +655,56 @@ func TestRestartSeedsFromStore(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("%d LPI recommendations after the restart, want 1: %s", n, summary(r.recs()))
+	}
+}
+
+// TestDeployedChangeIsEvaluated follows a deployed LPI to its evaluation:
+// the 12 conflicts over 260 crossings before deployment against none over
+// 260 crossings after, over equal periods, is a significant drop, recorded
+// as deployed → evaluated with the figures. The clock is moved forward past
+// the after period instead of waiting for it.
+func TestDeployedChangeIsEvaluated(t *testing.T) {
+	var offset atomic.Int64
+	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	period := 5 * time.Hour
+	r := newRig(t, live.Config{Every: 200 * time.Millisecond, ApprovalPoll: 100 * time.Millisecond, EvaluationPeriod: period, Now: clock})
+	now := time.Now()
+	r.publish(rightTurnConflicts(now, 12)...)
+	r.publish(crossings(now, 260)...)
+	r.startAdvisor()
+	var lpi events.Recommendation
+	waitFor(t, 15*time.Second, "an LPI recommendation", func() (bool, string) {
+		for _, rec := range r.recs() {
+			if rec.Rule == signals.RuleLPI {
+				lpi = rec
+				return true, ""
+			}
+		}
+		return false, ""
+	})
+	r.approve(lpi.ID, "j.doe@city.gov", "LPI reviewed")
+	r.waitState(lpi.ID, events.Deployed, 15*time.Second)
+	trs, err := r.st.Transitions(r.ctx, lpi.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployedAt := trs[len(trs)-1].At
+	// The after period: as many crossings, no conflicts.
+	var after []events.Event
+	for i := range 260 {
+		at := deployedAt.Add(time.Duration(i+1) * time.Minute)
+		after = append(after, &events.TrackSummary{
+			Header: events.NewHeader(events.KindTrack, "demo", "cam-1", at),
+			Track:  int64(9000 + i), Class: events.Pedestrian, Start: at.Add(-15 * time.Second), End: at,
+			Frames: 150, DistanceM: 20, MeanSpeedMPS: 1.4, Crosswalk: "crosswalk-east",
+		})
+	}
+	r.publish(after...)
+	offset.Store(int64(period + time.Minute))
+	r.waitState(lpi.ID, events.Evaluated, 15*time.Second)
+	trs, _ = r.st.Transitions(r.ctx, lpi.ID)
+	last := trs[len(trs)-1]
+	if last.From != events.Deployed || !strings.Contains(last.Why, "significant drop") || !strings.Contains(last.Why, "12 over") {
+		t.Fatalf("evaluation transition %+v, want deployed → evaluated with a significant drop from 12 conflicts", last)
 	}
 }

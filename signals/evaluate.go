@@ -74,7 +74,7 @@ func EvaluateDeployed(p *Plan, r *events.Recommendation, deployedAt, now time.Ti
 	q := float64(after.crossings) / float64(before.crossings+after.crossings)
 	// P(X ≤ after) for X ~ Binomial(n, q): one minus the upper tail above it.
 	e.PValue = 1 - binomialUpperTail(after.conflicts+1, n, q)
-	e.Improved = e.PValue < todSignificance
+	e.Improved = e.PValue < significanceLevel
 	verdict := "no significant change"
 	if e.Improved {
 		verdict = "a significant drop"

@@ -11,9 +11,10 @@ import (
 // RuleTODPlan suggests a time-of-day plan switch.
 const RuleTODPlan = "tod-plan"
 
-// todSignificance is the one-sided p-value below which two windows' conflict
-// rates count as different.
-const todSignificance = 0.05
+// significanceLevel is the one-sided p-value below which two conflict
+// rates count as different: between time-of-day windows, and before/after
+// a deployed change.
+const significanceLevel = 0.05
 
 // windowName is the name of the TOD window in force at t, "" outside all.
 func (p *Plan) windowName(t time.Time) string {
@@ -92,7 +93,7 @@ func todPlanRule(p *Plan, o observations) (*candidate, string) {
 	}
 	a, b := len(worst.conflicts), len(best.conflicts)
 	pValue := binomialUpperTail(a, a+b, float64(worst.crossings)/float64(worst.crossings+best.crossings))
-	if pValue >= todSignificance {
+	if pValue >= significanceLevel {
 		return nil, ""
 	}
 	if worst.name == "" {

@@ -44,24 +44,26 @@ func (p *painter) toCam(w vec3) vec3 {
 	return vec3{q.dot(p.right), q.dot(p.down), q.dot(p.f)}
 }
 
-// polygon fills a world polygon, clipped against the near plane
-// (Sutherland–Hodgman), and returns the image bounds of what it drew.
+// polygon fills a world polygon, clipped (Sutherland–Hodgman) against the
+// near plane and a guard band four image widths around the picture, and
+// returns the image bounds of what it drew. The guard band keeps the
+// projected vertices of a road reaching behind the camera at sizes the
+// integer fill takes, without bending its edges: clamping the projected
+// vertices instead moved them off their lines and left half of a far leg
+// unpainted.
 func (p *painter) polygon(img *gocv.Mat, world []vec3, c color.RGBA) image.Rectangle {
-	in := make([]vec3, len(world))
+	out := make([]vec3, len(world))
 	for i, w := range world {
-		in[i] = p.toCam(w)
+		out[i] = p.toCam(w)
 	}
-	var out []vec3
-	for i := range in {
-		a, b := in[i], in[(i+1)%len(in)]
-		ain, bin := a.z >= nearClipM, b.z >= nearClipM
-		if ain {
-			out = append(out, a)
-		}
-		if ain != bin {
-			k := (nearClipM - a.z) / (b.z - a.z)
-			out = append(out, vec3{a.x + k*(b.x-a.x), a.y + k*(b.y-a.y), nearClipM})
-		}
+	g := 4 * float64(max(p.cam.Width, p.cam.Height)) / p.cam.FocalPx // |x|, |y| <= g·z
+	planes := [][4]float64{                                          // a·x + b·y + c·z >= d
+		{0, 0, 1, nearClipM},
+		{1, 0, g, 0}, {-1, 0, g, 0},
+		{0, 1, g, 0}, {0, -1, g, 0},
+	}
+	for _, pl := range planes {
+		out = clipPlane(out, pl)
 	}
 	if len(out) < 3 {
 		return image.Rectangle{}
@@ -70,9 +72,6 @@ func (p *painter) polygon(img *gocv.Mat, world []vec3, c color.RGBA) image.Recta
 	r := image.Rectangle{Min: image.Pt(math.MaxInt32, math.MaxInt32), Max: image.Pt(math.MinInt32, math.MinInt32)}
 	for i, q := range out {
 		u, v := p.cam.pixel(q)
-		// keep far-off vertices in int range; the fill clips to the image
-		u = math.Max(-1e5, math.Min(1e5, u))
-		v = math.Max(-1e5, math.Min(1e5, v))
 		pts[i] = image.Pt(int(math.Round(u*aaScale)), int(math.Round(v*aaScale)))
 		r.Min.X, r.Min.Y = min(r.Min.X, int(math.Floor(u))), min(r.Min.Y, int(math.Floor(v)))
 		r.Max.X, r.Max.Y = max(r.Max.X, int(math.Ceil(u))), max(r.Max.Y, int(math.Ceil(v)))
@@ -81,6 +80,25 @@ func (p *painter) polygon(img *gocv.Mat, world []vec3, c color.RGBA) image.Recta
 	gocv.FillPolyWithParams(img, pv, c, gocv.LineAA, aaShift, image.Point{})
 	pv.Close()
 	return r
+}
+
+// clipPlane keeps the part of polygon in (camera coordinates) where
+// a·x + b·y + c·z >= d.
+func clipPlane(in []vec3, pl [4]float64) []vec3 {
+	side := func(q vec3) float64 { return pl[0]*q.x + pl[1]*q.y + pl[2]*q.z - pl[3] }
+	var out []vec3
+	for i := range in {
+		a, b := in[i], in[(i+1)%len(in)]
+		sa, sb := side(a), side(b)
+		if sa >= 0 {
+			out = append(out, a)
+		}
+		if (sa >= 0) != (sb >= 0) {
+			k := sa / (sa - sb)
+			out = append(out, vec3{a.x + k*(b.x-a.x), a.y + k*(b.y-a.y), a.z + k*(b.z-a.z)})
+		}
+	}
+	return out
 }
 
 // ground fills a polygon on the ground given as (x, y) pairs.

@@ -88,12 +88,14 @@ func DefaultConfig() Config {
 		TurnThresholdDeg: 30,
 		AccelWindowS:     0.5,
 		PathCellM:        2,
-		HistoryS:         15,
+		HistoryS:         25, // covers type_max_wait_s + close_after_s + interaction_pet_s
 		// 10 m past the conflict point a turning car has finished its
-		// turn (a right turn's arc is ~8 m); a car waiting out a red
-		// light before turning may take several seconds more.
+		// turn (a right turn's arc is ~8 m). A car turning right on red
+		// may wait out a walker and the cross traffic first: on the twin
+		// one waits 11 s, and judged at 8 s its right turn was typed
+		// as going straight.
 		TypeClearM:   10,
-		TypeMaxWaitS: 8,
+		TypeMaxWaitS: 15,
 		// Beyond these a track is a tracking error, not a road user: a
 		// sprinting adult tops out near 10 m/s, a car on an urban
 		// intersection well under 40 m/s; braking above ~1.2 g is not real.

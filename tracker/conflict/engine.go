@@ -90,6 +90,7 @@ type sample struct {
 	p, v                   vec
 	heading, length, width float64
 	g                      guard
+	swerve                 bool // its own acceleration was implausible (g may only inherit guardAccel)
 }
 
 type track struct {
@@ -276,12 +277,23 @@ func (e *Engine) observe(o *Observation) {
 		s.g |= guardSpeed
 	}
 	// Acceleration over a window, not between frames: frame-to-frame
-	// velocity differences are dominated by tracking jitter.
+	// velocity differences are dominated by tracking jitter. Every sample
+	// from 0.6 windows back to the first one a window back is compared, so
+	// that a swerve and back (two road users merged into one blob for a
+	// few frames) is caught, not only a lasting change; and a track stays
+	// guarded for a window after it last moved implausibly, since the
+	// swerve's way back looks plausible on its own.
 	for i := len(tr.hist) - 1; i >= 0; i-- {
-		if dt := o.T - tr.hist[i].t; dt >= e.cfg.AccelWindowS {
-			if s.v.sub(tr.hist[i].v).norm()/dt > e.cfg.MaxAccelMPS2[o.Class] {
-				s.g |= guardAccel
-			}
+		h := &tr.hist[i]
+		dt := o.T - h.t
+		if h.swerve && dt < e.cfg.AccelWindowS {
+			s.g |= guardAccel
+		}
+		if dt >= 0.6*e.cfg.AccelWindowS && s.v.sub(h.v).norm()/dt > e.cfg.MaxAccelMPS2[o.Class] {
+			s.g |= guardAccel
+			s.swerve = true
+		}
+		if dt >= e.cfg.AccelWindowS {
 			break
 		}
 	}

@@ -432,7 +432,7 @@ func TestParseConfig(t *testing.T) {
 		t.Errorf("typing hold: %v %+v", err, cfg)
 	}
 	for _, bad := range []string{"near_miss_tc_s: 2", "horizon_s: -1", "zones: [{name: x, kind: park, polygon: [[0,0],[1,0],[1,1]]}]", "critical_s: 3",
-		"type_clear_m: -1", "type_max_wait_s: .nan", "type_max_wait_s: 12"} { // 12 + 1 + 5 > history_s 15
+		"type_clear_m: -1", "type_max_wait_s: .nan", "type_max_wait_s: 20"} { // 20 + 1 + 5 > history_s 25
 		if _, err := ParseConfig([]byte(bad)); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

@@ -252,9 +252,20 @@ func (p *Pipeline) Process(f capture.Frame) (*Result, error) {
 	res := &Result{Frame: f.Index, T: t, Detections: kept, DetectTime: dt}
 	tracks := p.trk.Update(tdets)
 	obs := make([]conflict.Observation, 0, len(tracks))
+	fw, fh := float64(f.Mat.Cols()), float64(f.Mat.Rows())
 	for _, tr := range tracks {
 		bx, by := tr.BottomCenter()
 		gt := GroundTrack{Track: tr, T: t}
+		if cut := cutByFrame(tr.Box, fw, fh); cut {
+			// A box cut by the left, right or bottom edge of the picture
+			// has lost its bottom-centre: the ground point would slide
+			// with the cut and the speed with it (two cars leaving the
+			// picture one behind the other became a rear-end "near
+			// miss"). The track waits until it is whole; the top edge
+			// only cuts heads and roofs, which the ground point ignores.
+			res.Tracks = append(res.Tracks, gt)
+			continue
+		}
 		if gx, gy, ok := p.h.Project(bx, by); ok {
 			g := p.ground[tr.ID]
 			if g == nil {
@@ -284,6 +295,16 @@ func (p *Pipeline) Process(f capture.Frame) (*Result, error) {
 	}
 	res.Ended = p.endedTracks()
 	return res, nil
+}
+
+// frameMarginPx: a box this close to an edge of the picture is taken as
+// cut by it (motion blobs and detector boxes stop a pixel or two short).
+const frameMarginPx = 2
+
+// cutByFrame reports whether box reaches the left, right or bottom edge of
+// a fw × fh picture.
+func cutByFrame(b tracker.Box, fw, fh float64) bool {
+	return b.X <= frameMarginPx || b.X+b.W >= fw-frameMarginPx || b.Y+b.H >= fh-frameMarginPx
 }
 
 // account updates a track's passage statistics.

@@ -22,7 +22,7 @@ func twinCommand() command {
 func runTwin(ctx context.Context, e env) error {
 	fs := newFlags(e, "twin", "twin --out DIR [--seed N] [--duration 60s] [--fps 15] [--size 960x540]", `
 Renders the twin: a synthetic four-leg signalised intersection seen from a
-14 m pole, with through traffic, turns, pedestrians and cyclists driven by a
+16 m pole, with through traffic, turns, pedestrians and cyclists driven by a
 two-phase signal plan, and scripted near misses of known TTC and PET.
 Writes into DIR:
   scene.avi            the video (MJPG in AVI)

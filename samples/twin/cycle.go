@@ -1,6 +1,8 @@
 package twin
 
 import (
+	"math"
+
 	"github.com/intersect-oss/intersect/events"
 )
 
@@ -38,6 +40,19 @@ func timeAt(a *Agent, s float64) float64 {
 	}
 	t, _ := a.motion.timeAt(s)
 	return t
+}
+
+// far turns a place written for the near legs (south, west) half a turn
+// to the far legs (north, east); farApproach and farSide do the same for
+// names.
+func far(p pt) pt { return p.rot(math.Pi) }
+
+func farApproach(a string) string {
+	return map[string]string{"NB": "SB", "SB": "NB", "EB": "WB", "WB": "EB"}[a]
+}
+
+func farSide(s string) string {
+	return map[string]string{"N": "S", "S": "N", "E": "W", "W": "E"}[s]
 }
 
 // cycle scripts one signal cycle starting at t0: the scripted encounters
@@ -85,66 +100,81 @@ func (b *sceneBuilder) cycle(t0 float64) {
 	}
 
 	// ---- Phase B: EB/WB green 24–44 s, north/south crosswalks walk 24–31 s.
+	//
+	// Its encounters happen on the far legs (north and east), where the
+	// camera on the south-west pole sees the approaches well beyond the
+	// stop lines: a TTC needs the vehicle's speed, and a vehicle that only
+	// enters the picture at the crosswalk has none yet. The script is
+	// written once in world coordinates and turned half a turn by far().
 
-	// NM1, TTC 0.9 s, right turn on red: a northbound car rolls towards its
-	// right turn at 5 m/s while a pedestrian walks west on the south
+	// NM3, TTC 0.8 s, through: the westbound queue leader rolled up to its
+	// stop line as the light turned green and crosses the intersection at
+	// 5.5 m/s in the inner lane when a pedestrian who stepped off the
+	// south-west corner against the don't walk reaches its lane on the west
+	// crosswalk; at tb it brakes hard (7 m/s² > v/TTC). The camera sees the
+	// two side by side, not one behind the other.
+	var nm3GoneS float64 // when its car has pulled away again
+	{
+		const ttc, v, brake = 0.8, 5.5, 7.0
+		const rollMPS, pullAwayMPS2, greenS = 3.0, 1.5, 24.3
+		pc, _, _ := vehiclePath("WB", "through", innerLaneM)
+		edge := -(crossMidM - pedKeepRightM) + pedHalfM // her east edge, x = −10.55
+		sb := pc.sOn(0, pt{edge + v*ttc + carHalfLenM, innerLaneM})
+		sStop := pc.sOn(0, pt{stopLineM + carHalfLenM, innerLaneM}) // front on the stop line
+		accelM := (v*v - rollMPS*rollMPS) / (2 * pullAwayMPS2)
+		tb := t0 + greenS + (v-rollMPS)/pullAwayMPS2 + (sb-sStop-accelM)/v
+		p3 := pedPath("W", -1, 30) // x = −10.8, heading north
+		ped3 := b.walker("nm3-through-ttc", p3, 1.4, 30+innerLaneM-carHalfWidM-pedHalfM, tb+ttc-0.3)
+		clear := timeAt(ped3, 30+innerLaneM+carHalfWidM+pedHalfM) + 2.0
+		nm3GoneS = clear + 3
+		pr := newProfile(0, cruiseMPS).speedAt(sStop, rollMPS, brakeMPS2).anchor(sStop, t0+greenS).
+			speedTo(v, pullAwayMPS2).cruiseTo(sb).speedTo(0, brake).waitUntil(clear).speedTo(cruiseMPS, 1.2)
+		car3 := b.add(events.Car, "nm3-through-ttc", pc, pr)
+		b.script1(Scripted{Name: "nm3-through-ttc", Measure: "ttc", ValueS: ttc, AtS: tb,
+			Type: events.ThroughCrosswalk, NearMiss: true}, car3, ped3)
+	}
+
+	// NM1, TTC 0.9 s, right turn on red: a southbound car rolls towards its
+	// right turn at 5 m/s while a pedestrian walks east on the north
 	// crosswalk; at tb the car is on a collision course 0.9 s out and
 	// brakes hard (6.5 m/s² > v/TTC, so the TTC only grows afterwards).
 	{
 		const ttc, v, brake = 0.9, 5.0, 6.5
 		tb := t0 + 25.0
-		pedEdge := -(crossMidM - pedKeepRightM) - pedHalfM // y of the walker's near edge, −11.55
-		p1 := pedPath("S", -1, 30)                         // y = −11.3, heading west
-		tx := tb + ttc - 0.4                               // walker enters the car's lane corridor
+		pedEdge := -(crossMidM - pedKeepRightM) - pedHalfM // walker's near edge, 11.55 from the centre
+		p1 := pedPath(farSide("S"), -1, 30)
+		tx := tb + ttc - 0.4 // walker enters the car's lane corridor
 		entry := outerLaneM + carHalfWidM + pedHalfM
 		depart := tx - travelFromRest(roadHalfM+0.6-entry, walkMPS, pedAccelMPS2)
 		kerb := 30 - (roadHalfM + 0.6)
 		ped1 := b.waiter("nm1-rtor-ttc", p1, walkMPS, kerb, t0+21.0, depart)
-		pc, ts, te := vehiclePath("NB", "right", outerLaneM)
-		sb := pc.sOn(0, pt{outerLaneM, pedEdge - carHalfLenM - v*ttc})
-		clear := timeAt(ped1, 30-outerLaneM+carHalfWidM+pedHalfM) + 1.5
+		pc, ts, te := vehiclePath(farApproach("NB"), "right", outerLaneM)
+		sb := pc.sOn(0, far(pt{outerLaneM, pedEdge - carHalfLenM - v*ttc}))
+		// it turns once she has cleared its path and nm3's car, which it
+		// would turn in beside, has pulled away
+		clear := math.Max(timeAt(ped1, 30-outerLaneM+carHalfWidM+pedHalfM)+1.5, nm3GoneS)
 		pr := newProfile(0, cruiseMPS).speedAt(sb-15, v, brakeMPS2).cruiseTo(sb).anchor(sb, tb).
 			speedTo(0, brake).waitUntil(clear).speedTo(rightTurnMPS, brakeMPS2).cruiseTo(ts).cruiseTo(te).speedTo(cruiseMPS, 2.5)
 		car1 := b.add(events.Car, "nm1-rtor-ttc", pc, pr)
 		b.script1(Scripted{Name: "nm1-rtor-ttc", Measure: "ttc", ValueS: ttc, AtS: tb,
 			Type: events.RightTurnCrosswalk, NearMiss: true}, car1, ped1)
 
-		// C2, PET 4 s: the westbound left-turner crosses the south
+		// C2, PET 4 s: the eastbound left-turner crosses the north
 		// crosswalk 4 s after that walker cleared its path.
 		if ped1 != nil {
 			out := timeAt(ped1, 30+outerLaneM+carHalfWidM+pedHalfM)
-			car6 := b.vehicleAnchored(events.Car, "c2-left-turn-gap", "WB", "left", innerLaneM,
+			car6 := b.vehicleAnchored(events.Car, "c2-left-turn-gap", farApproach("WB"), "left", innerLaneM,
 				func(p path) float64 {
-					return p.sOn(2, pt{-outerLaneM, pedEdge + 2*pedHalfM + carHalfLenM})
+					return p.sOn(2, far(pt{-outerLaneM, pedEdge + 2*pedHalfM + carHalfLenM}))
 				}, out+4.0)
 			b.script1(Scripted{Name: "c2-left-turn-gap", Measure: "pet", ValueS: 4.0, AtS: out + 4.0,
 				Type: events.LeftTurnCrosswalk}, car6, ped1)
 		}
 	}
 
-	// NM3, TTC 0.6 s, through: a late pedestrian (she started on flashing
-	// don't walk) is still crossing the west crosswalk southbound when the
-	// eastbound queue leader pulls away on green; at tb it brakes hard.
-	{
-		const ttc, v, brake = 0.6, 3.0, 6.5
-		tb := t0 + 26.2
-		p3 := pedPath("W", +1, 30) // x = −12.7, heading south
-		ped3 := b.walker("nm3-through-ttc", p3, 1.4, 30+outerLaneM-carHalfWidM-pedHalfM, tb+ttc-0.3)
-		pc, _, _ := vehiclePath("EB", "through", outerLaneM)
-		front := -(crossMidM + pedKeepRightM) - pedHalfM // x of her near edge, −12.95
-		sb := pc.sOn(0, pt{front - carHalfLenM - v*ttc, -outerLaneM})
-		rest := sb - v*v/(2*2.5)
-		clear := timeAt(ped3, 30+outerLaneM+carHalfWidM+pedHalfM) + 2.0
-		pr := newProfile(0, cruiseMPS).speedAt(rest, 0, brakeMPS2).anchor(rest, t0+20.0).
-			waitUntil(t0+25.0).speedTo(v, 2.5).speedTo(0, brake).waitUntil(clear).speedTo(cruiseMPS, 1.2)
-		car3 := b.add(events.Car, "nm3-through-ttc", pc, pr)
-		b.script1(Scripted{Name: "nm3-through-ttc", Measure: "ttc", ValueS: ttc, AtS: tb,
-			Type: events.ThroughCrosswalk, NearMiss: true}, car3, ped3)
-	}
-
-	// A walker on the north crosswalk during her walk interval, with no
+	// A walker on the south crosswalk during her walk interval, with no
 	// vehicle movement across her path.
-	b.waiter("background", pedPath("N", +1, 30), 1.2, 30-(roadHalfM+0.6), t0+22.0, t0+24.8)
+	b.waiter("background", pedPath("S", +1, 30), 1.2, 30-(roadHalfM+0.6), t0+22.0, t0+24.8)
 
 	// ---- Background through traffic, in windows that keep clear of the
 	// scripted users (see the comments above for who is where).
@@ -153,12 +183,13 @@ func (b *sceneBuilder) cycle(t0 float64) {
 	b.lane("SB", innerLaneM, t0, [][2]float64{{0.5, 7.5}, {15.5, 19}}) // not across nm2's left turn
 	b.lane("SB", outerLaneM, t0, [][2]float64{{0.5, 7.5}})
 	b.vehicleOnGreen(events.Bicycle, "background", "SB", "through", roadHalfM-0.8, t0+16)
-	// (no eastbound inner-lane traffic: nm1's right turn and c2's left turn
+	// (no westbound inner-lane traffic: nm1's right turn and c2's left turn
 	// leave it no gap of more than 2 s)
-	b.lane("EB", outerLaneM, t0, [][2]float64{{42, 43.5}})
-	b.lane("WB", innerLaneM, t0, [][2]float64{{26.5, 31}}) // c1's walker has cleared the east crosswalk
-	b.lane("WB", outerLaneM, t0, [][2]float64{{26.5, 32}}) // ahead of the cyclist, who is never overtaken
-	b.vehicleOnGreen(events.Bicycle, "background", "WB", "through", roadHalfM-0.8, t0+40)
+	b.lane("WB", outerLaneM, t0, [][2]float64{{42, 43.5}})
+	// (eastbound traffic would meet nm3's walker on the west crosswalk
+	// until she is across; the cyclist owns the outer lane after that)
+	b.lane("EB", innerLaneM, t0, [][2]float64{{40, 43.5}}) // behind c2's left-turner
+	b.vehicleOnGreen(events.Bicycle, "background", "EB", "through", roadHalfM-0.8, t0+40)
 }
 
 // lane adds through vehicles passing the stop line inside the windows

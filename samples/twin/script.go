@@ -132,12 +132,13 @@ type Scene struct {
 	Scripted  []Scripted
 }
 
-// DefaultCamera is a pole at the south-west corner, 14 m up, looking
-// north-east across the intersection.
+// DefaultCamera is a pole at the south-west corner, 16 m up, looking
+// north-east across the intersection, tilted so that it sees the far
+// approaches some 25 m back from their stop lines.
 func DefaultCamera(width, height int) Camera {
 	return Camera{
-		XM: -21, YM: -24, HeightM: 14,
-		YawRad: math.Atan2(24, 21), TiltRad: 34 * math.Pi / 180,
+		XM: -21, YM: -24, HeightM: 16,
+		YawRad: math.Atan2(24, 21), TiltRad: 30 * math.Pi / 180,
 		FocalPx: 0.8 * float64(width), Width: width, Height: height,
 	}
 }

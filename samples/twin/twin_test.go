@@ -457,7 +457,8 @@ func TestRenderOutputs(t *testing.T) {
 			t.Fatalf("%s:%d: track %d has no truth at frame %d", MOTFile, n, id, frame)
 		}
 		u, w, _ := cam.Project(r.X, r.Y, 0)
-		if fu, fv := int(u), int(w); !image.Pt(fu, fv).In(b.Inset(-2)) {
+		// (a box cut by the image edge may have lost its ground point)
+		if fu, fv := int(u), int(w); image.Pt(fu, fv).In(image.Rect(0, 0, 960, 540)) && !image.Pt(fu, fv).In(b.Inset(-2)) {
 			t.Errorf("%s:%d: track %d's ground point (%d,%d) outside its box %v", MOTFile, n, id, fu, fv, b)
 		}
 		if frame == 45 {

@@ -5,7 +5,8 @@
 //
 // What is compared, and how (every number in Report follows these rules):
 //   - Detections: per frame, detector boxes against the true image boxes
-//     (truth.mot.txt), matched one-to-one by the most matches with IoU ≥ 0.5
+//     (truth.mot.txt; boxes under MinTruthHeightPx are don't care, see
+//     there), matched one-to-one by the most matches with IoU ≥ 0.5
 //     (as the MOTChallenge evaluators match); recall per true class,
 //     precision per detected class, and how often a matched box got the
 //     true class.
@@ -154,6 +155,11 @@ func Measure(ctx context.Context, opt Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	inView := map[[2]int64]bool{}
+	for _, r := range truthMOT {
+		inView[[2]int64{int64(r.Frame), r.ID}] = true
+	}
+	truthMOT, outMOT, dets = dropDontCare(truthMOT, outMOT, dets)
 	classOf := map[int64]events.Class{}
 	for _, r := range truth {
 		classOf[r.TrackID] = r.Class
@@ -174,10 +180,6 @@ func Measure(ctx context.Context, opt Options) (*Report, error) {
 		return nil, err
 	}
 	rep.Ground = compareGround(truth, out, ids, opt.FPS)
-	inView := map[[2]int64]bool{}
-	for _, r := range truthMOT {
-		inView[[2]int64{int64(r.Frame), r.ID}] = true
-	}
 	visible := func(id int64, tS float64) bool { return inView[[2]int64{int64(math.Round(tS*opt.FPS)) + 1, id}] }
 	rep.Conflicts = compareConflicts(res.Encounters, encs, ids.during(opt.FPS), res.Scripted, visible)
 	return rep, nil

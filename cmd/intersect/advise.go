@@ -27,12 +27,12 @@ func adviseCommand() command {
 }
 
 func runAdvise(ctx context.Context, e env) error {
-	fs := newFlags(e, "advise", `advise --plan PLAN.yaml --key KEYFILE [--nats URL [--creds SEED --ca CA]] [--db DSN] [--data-dir DIR] [--every 1m] [--window 168h] [--weather-file OBS.json | --weather C]
+	fs := newFlags(e, "advise", `advise --plan PLAN.yaml --key KEYFILE [--nats URL [--creds SEED --ca CA]] [--db DSN] [--data-dir DIR] [--every 1m] [--settle 5s] [--window 168h] [--weather-file OBS.json | --weather C]
        intersect advise --once --plan PLAN.yaml --events EVENTS.jsonl [--weather W] [--at RFC3339] [--key KEYFILE]`,
 		`Live mode (default): consume the plan's site's near misses, track summaries
 and weather from JetStream (durable consumer "advisor"), keep a sliding window
-of them (--window), re-evaluate every --every and at once when the weather
-changes, and publish new signed recommendations on
+of them (--window), re-evaluate every --every, --settle after new evidence
+arrives and at once when the weather changes, and publish new signed recommendations on
 intersect.v1.<site>.signal.<controller>.recommendation. It reads the store
 (--db) for what is pending, retires weather-driven recommendations when the
 weather changes (deployed ones get a rollback recommendation to approve),
@@ -65,6 +65,7 @@ controllers) and exits.`)
 	var c commonFlags
 	c.register(fs, "data")
 	every := fs.Duration("every", time.Minute, "live: evaluation schedule")
+	settle := fs.Duration("settle", 5*time.Second, "live: evaluate this long after new evidence (a near miss, a crossing) arrives; 0: only on schedule")
 	window := fs.Duration("window", 7*24*time.Hour, "live: how far back events are kept")
 	weatherFile := fs.String("weather-file", "", "live: weather observation file, re-read on every evaluation")
 	var cred bus.Credentials
@@ -90,7 +91,7 @@ controllers) and exits.`)
 			*keyPath = signingKeyFile(c.secrets)
 		}
 		return runAdviseLive(ctx, e, adviseLive{
-			planPath: *planPath, keyPath: *keyPath, common: c, cred: cred, every: *every, window: *window,
+			planPath: *planPath, keyPath: *keyPath, common: c, cred: cred, every: *every, settle: *settle, window: *window,
 			weather: *weatherFlag, weatherFile: *weatherFile, events: *eventsPath, at: *atFlag,
 		})
 	}
@@ -221,6 +222,7 @@ type adviseLive struct {
 	common               commonFlags
 	cred                 bus.Credentials
 	every, window        time.Duration
+	settle               time.Duration
 	weather, weatherFile string
 	events, at           string // what-if flags, refused here
 }
@@ -233,6 +235,8 @@ func runAdviseLive(ctx context.Context, e env, o adviseLive) error {
 		return badInput("--plan and --key (or --secrets) are required (the advisor signs what it publishes; make a key with --new-key)")
 	case o.every <= 0 || o.window <= 0:
 		return badInput("--every and --window must be positive")
+	case o.settle < 0:
+		return badInput("--settle must be 0 (schedule only) or positive")
 	case o.weather != "" && o.weatherFile != "":
 		return badInput("give --weather or --weather-file, not both")
 	case o.common.natsURL == "" && (o.cred.SeedFile != "" || o.cred.CAFile != ""):
@@ -246,7 +250,10 @@ func runAdviseLive(ctx context.Context, e env, o adviseLive) error {
 	if err != nil {
 		return err
 	}
-	cfg := live.Config{Every: o.every, Window: o.window}
+	cfg := live.Config{Every: o.every, Settle: o.settle, Window: o.window}
+	if o.settle == 0 {
+		cfg.Settle = -1 // only the schedule
+	}
 	switch {
 	case o.weather != "":
 		cond := events.Condition(o.weather)

@@ -52,6 +52,7 @@ for a session cookie.`)
 	addr := fs.String("addr", "127.0.0.1:8080", "address of the dashboard and API")
 	samples := fs.String("samples", "samples", "directory of the sample cameras, video and timing plan")
 	every := fs.Duration("advise-every", 10*time.Second, "how often the advisor re-evaluates (it also does on every weather change)")
+	settle := fs.Duration("advise-settle", 2*time.Second, "the advisor also re-evaluates this long after a near miss or crossing arrives")
 	if err := parse(fs, e.args); err != nil {
 		return err
 	}
@@ -113,7 +114,7 @@ for a session cookie.`)
 	if err != nil {
 		return err
 	}
-	advisor, err := live.NewAdvisor(conns["advisor"].js, st, plan, key, live.Config{Every: *every}, e.log.With("part", "advisor"))
+	advisor, err := live.NewAdvisor(conns["advisor"].js, st, plan, key, live.Config{Every: *every, Settle: *settle}, e.log.With("part", "advisor"))
 	if err != nil {
 		return err
 	}

@@ -39,6 +39,12 @@ type Config struct {
 	// Every is the evaluation schedule (default 1 min); a weather change
 	// triggers an evaluation at once as well.
 	Every time.Duration
+	// Settle: new evidence (a near miss, a pedestrian crossing) triggers
+	// an evaluation this long after it arrived, so that a burst of events
+	// makes one evaluation, not one each (default 5 s; negative: only the
+	// schedule). An engineer sees a suggestion seconds after the conflict
+	// that justified it, not up to Every later.
+	Settle time.Duration
 	// ApprovalPoll is how often the store is checked for approvals to sign
 	// (default 2 s): the delay between an engineer's click and the signed
 	// copy reaching the controller.
@@ -79,6 +85,9 @@ func (c Config) withDefaults(site, keyID string) Config {
 	}
 	if c.ApprovalPoll <= 0 {
 		c.ApprovalPoll = 2 * time.Second
+	}
+	if c.Settle == 0 {
+		c.Settle = 5 * time.Second
 	}
 	if c.CatchUp <= 0 {
 		c.CatchUp = 30 * time.Second
@@ -133,6 +142,7 @@ type Advisor struct {
 
 	evalMu      sync.Mutex // one evaluation at a time
 	wake        chan struct{}
+	evidence    chan struct{} // new evidence kept: arm the settle timer
 	evaluations atomic.Int64
 }
 
@@ -158,7 +168,7 @@ func NewAdvisor(js jetstream.JetStream, st Store, plan *signals.Plan, key ed2551
 		core: &signals.Advisor{Plan: plan, Key: key, KeyID: keyID},
 		log:  log.With("site", plan.Site, "controller", plan.Controller),
 		hist: newHistory(cfg.Window, cfg.MaxEvents), recent: map[string]*events.Recommendation{}, warned: map[string]bool{},
-		approvalSent: map[string]bool{}, wake: make(chan struct{}, 1),
+		approvalSent: map[string]bool{}, wake: make(chan struct{}, 1), evidence: make(chan struct{}, 1),
 	}, nil
 }
 
@@ -224,6 +234,7 @@ func (a *Advisor) Run(ctx context.Context) error {
 	poll := time.NewTicker(a.cfg.ApprovalPoll)
 	defer poll.Stop()
 	a.evaluateAndLog(ctx)
+	var settle <-chan time.Time // armed by new evidence, nil otherwise
 	for {
 		select {
 		case <-ctx.Done():
@@ -231,6 +242,13 @@ func (a *Advisor) Run(ctx context.Context) error {
 		case <-eval.C:
 			a.evaluateAndLog(ctx)
 		case <-a.wake:
+			a.evaluateAndLog(ctx)
+		case <-a.evidence:
+			if settle == nil && a.cfg.Settle > 0 {
+				settle = time.After(a.cfg.Settle)
+			}
+		case <-settle:
+			settle = nil
 			a.evaluateAndLog(ctx)
 		case <-poll.C:
 			if _, err := a.SignApprovals(ctx); err != nil && ctx.Err() == nil {
@@ -401,8 +419,14 @@ func (a *Advisor) handle(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	a.mu.Lock()
-	a.hist.add(ev, a.cfg.Now())
+	kept := a.hist.add(ev, a.cfg.Now())
 	a.mu.Unlock()
+	if kept {
+		select {
+		case a.evidence <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // observe takes a newer weather observation and reports whether the

@@ -708,3 +708,36 @@ func TestDeployedChangeIsEvaluated(t *testing.T) {
 		t.Fatalf("evaluation transition %+v, want deployed → evaluated with a significant drop from 12 conflicts", last)
 	}
 }
+
+// TestNewEvidenceTriggersEvaluation: with an hourly schedule, conflicts and
+// crossings arriving on the bus still lead to an evaluation Settle after
+// they arrive, and so to the LPI recommendation they justify; a burst of
+// events makes one evaluation, not one each.
+func TestNewEvidenceTriggersEvaluation(t *testing.T) {
+	r := newRig(t, live.Config{Every: time.Hour, Settle: 500 * time.Millisecond, ApprovalPoll: 100 * time.Millisecond})
+	r.startAdvisor()
+	waitFor(t, 10*time.Second, "the first evaluation", func() (bool, string) {
+		return r.adv.Evaluations() >= 1, ""
+	})
+	time.Sleep(700 * time.Millisecond) // nothing arrives: no evaluation beyond the first
+	if got := r.adv.Evaluations(); got != 1 {
+		t.Fatalf("%d evaluations without new evidence, want 1", got)
+	}
+	now := time.Now()
+	r.publish(crossings(now, 260)...)
+	r.publish(rightTurnConflicts(now, 12)...)
+	waitFor(t, 10*time.Second, "an LPI recommendation without waiting for the hourly schedule", func() (bool, string) {
+		for _, rec := range r.recs() {
+			if rec.Rule == signals.RuleLPI {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprint(r.adv.Evaluations(), " evaluations")
+	})
+	time.Sleep(time.Second) // let a straggling settle timer fire, if any
+	// 272 events published in well under a second: one evaluation, or two
+	// when the burst straddled a settle deadline; never one per event.
+	if got := r.adv.Evaluations(); got < 2 || got > 3 {
+		t.Fatalf("%d evaluations after a burst of 272 events, want 2 or 3 (the first, then one or two settles)", got)
+	}
+}

@@ -33,6 +33,20 @@ func (h Homography) Project(px, py float64) (x, y float64, ok bool) {
 	return x, y, true
 }
 
+// MetresPerPixel is how far on the ground one pixel moves the image point
+// (px, py): the larger of a step right and a step down, which is the step
+// along the viewing direction for a camera looking down at the road. ok is
+// false where the point or its neighbours do not project.
+func (h Homography) MetresPerPixel(px, py float64) (float64, bool) {
+	x0, y0, ok0 := h.Project(px, py)
+	x1, y1, ok1 := h.Project(px+1, py)
+	x2, y2, ok2 := h.Project(px, py+1)
+	if !ok0 || !ok1 || !ok2 {
+		return 0, false
+	}
+	return math.Max(math.Hypot(x1-x0, y1-y0), math.Hypot(x2-x0, y2-y0)), true
+}
+
 // Inverse returns the ground → image homography, scaled so that its last
 // element is ±1 when that element is not zero. The scale keeps the sign of
 // the exact inverse, so the points that H sees in front of the camera keep
@@ -100,6 +114,13 @@ type GroundConfig struct {
 	// InitialSpeedStdMPS is the uncertainty of the (unknown) velocity at a
 	// track's first point.
 	InitialSpeedStdMPS float64
+	// SmoothLag, when positive, keeps that many past updates so that
+	// Smoothed can return the state that many updates back, smoothed with
+	// the measurements since (fixed-lag Rauch–Tung–Striebel). A causal
+	// filter quiet enough for steady speeds trails a car braking hard by
+	// most of a second; looking a few frames ahead settles the braking's
+	// onset, at the cost of reporting that much later.
+	SmoothLag int
 	// HeadingMinSpeedMPS: below this speed the heading is not updated (the
 	// direction of a near-standstill velocity is noise); the last heading is
 	// kept.
@@ -138,6 +159,7 @@ type GroundFilter struct {
 	cfg     GroundConfig
 	extent  Extent
 	axes    [2]coord
+	steps   []lagStep // the last SmoothLag+1 updates, oldest first
 	last    time.Time
 	started bool
 	heading float64
@@ -159,10 +181,21 @@ func NewGroundFilter(cfg GroundConfig, c events.Class) *GroundFilter {
 // returns the new state. t must be after the previous measurement
 // (ErrTimeOrder otherwise) and x, y finite.
 func (g *GroundFilter) Update(t time.Time, x, y float64) (GroundState, error) {
+	return g.UpdateWithStd(t, x, y, g.cfg.MeasurementStdM)
+}
+
+// UpdateWithStd is Update with this measurement's standard deviation in
+// metres instead of MeasurementStdM: a point projected from a box near the
+// camera is metres more precise than one 60 m away (see
+// Homography.MetresPerPixel).
+func (g *GroundFilter) UpdateWithStd(t time.Time, x, y, stdM float64) (GroundState, error) {
 	if math.IsNaN(x) || math.IsNaN(y) || math.IsInf(x, 0) || math.IsInf(y, 0) {
 		return g.State(), fmt.Errorf("ground filter: position (%v, %v) is not finite", x, y)
 	}
-	r := g.cfg.MeasurementStdM * g.cfg.MeasurementStdM
+	if !(stdM > 0) || math.IsInf(stdM, 0) {
+		return g.State(), fmt.Errorf("ground filter: measurement std %v m is not a positive number", stdM)
+	}
+	r := stdM * stdM
 	z := [2]float64{x, y}
 	if !g.started {
 		v0 := g.cfg.InitialSpeedStdMPS * g.cfg.InitialSpeedStdMPS
@@ -170,6 +203,7 @@ func (g *GroundFilter) Update(t time.Time, x, y float64) (GroundState, error) {
 			g.axes[i] = coord{p: z[i], a: r, c: v0}
 		}
 		g.started, g.last = true, t
+		g.recordStep(t, 0, g.axes)
 		return g.State(), nil
 	}
 	if !t.After(g.last) {
@@ -178,6 +212,7 @@ func (g *GroundFilter) Update(t time.Time, x, y float64) (GroundState, error) {
 	dt := t.Sub(g.last).Seconds()
 	g.last = t
 	q := g.cfg.AccelStdMPS2 * g.cfg.AccelStdMPS2
+	var prior [2]coord
 	for i := range g.axes {
 		k := &g.axes[i]
 		// Predict: x += v·dt; P = F P Fᵀ + Q with Q for white acceleration.
@@ -185,6 +220,7 @@ func (g *GroundFilter) Update(t time.Time, x, y float64) (GroundState, error) {
 		k.a += 2*dt*k.b + dt*dt*k.c + q*dt*dt*dt*dt/4
 		k.b += dt*k.c + q*dt*dt*dt/2
 		k.c += q * dt * dt
+		prior[i] = *k
 		// Update with the position measurement.
 		s := k.a + r
 		k0, k1 := k.a/s, k.b/s
@@ -198,7 +234,80 @@ func (g *GroundFilter) Update(t time.Time, x, y float64) (GroundState, error) {
 	if sp := math.Hypot(g.axes[0].v, g.axes[1].v); sp >= g.cfg.HeadingMinSpeedMPS {
 		g.heading = math.Atan2(g.axes[1].v, g.axes[0].v)
 	}
+	g.recordStep(t, dt, prior)
 	return g.State(), nil
+}
+
+// lagStep is one update kept for smoothing: the prediction before the
+// measurement (prior) and the estimate after it (post), per axis.
+type lagStep struct {
+	t           time.Time
+	dt          float64 // since the previous update
+	prior, post [2]coord
+	heading     float64
+}
+
+func (g *GroundFilter) recordStep(t time.Time, dt float64, prior [2]coord) {
+	if g.cfg.SmoothLag <= 0 {
+		return
+	}
+	if len(g.steps) == g.cfg.SmoothLag+1 {
+		copy(g.steps, g.steps[1:])
+		g.steps = g.steps[:len(g.steps)-1]
+	}
+	g.steps = append(g.steps, lagStep{t: t, dt: dt, prior: prior, post: g.axes, heading: g.heading})
+}
+
+// Smoothed returns the state SmoothLag updates back, smoothed with the
+// updates since (fixed-lag Rauch–Tung–Striebel), and its time. ok is false
+// until the filter has seen SmoothLag+1 updates, or without SmoothLag.
+func (g *GroundFilter) Smoothed() (st GroundState, t time.Time, ok bool) {
+	n := len(g.steps)
+	if g.cfg.SmoothLag <= 0 || n < g.cfg.SmoothLag+1 {
+		return GroundState{}, time.Time{}, false
+	}
+	var s [2][2]float64 // smoothed (p, v) per axis, from the newest back
+	for i := range s {
+		s[i] = [2]float64{g.steps[n-1].post[i].p, g.steps[n-1].post[i].v}
+	}
+	for k := n - 2; k >= 0; k-- {
+		next := &g.steps[k+1]
+		for i := range s {
+			s[i] = rtsStep(g.steps[k].post[i], next.prior[i], next.dt, s[i])
+		}
+	}
+	old := &g.steps[0]
+	vx, vy := s[0][1], s[1][1]
+	heading := old.heading
+	if math.Hypot(vx, vy) >= g.cfg.HeadingMinSpeedMPS {
+		heading = math.Atan2(vy, vx)
+	}
+	return GroundState{
+		X: s[0][0], Y: s[1][0], VX: vx, VY: vy, Heading: heading, Speed: math.Hypot(vx, vy),
+		Length: g.extent.LengthM, Width: g.extent.WidthM,
+	}, old.t, true
+}
+
+// rtsStep is one backward step of the Rauch–Tung–Striebel smoother for the
+// constant-velocity model: post is the filtered estimate at step k, prior
+// the prediction of step k+1 from it (dt later), next the smoothed
+// estimate at k+1; it returns the smoothed estimate at k.
+func rtsStep(post, prior coord, dt float64, next [2]float64) [2]float64 {
+	det := prior.a*prior.c - prior.b*prior.b
+	if !(det > 0) {
+		return [2]float64{post.p, post.v}
+	}
+	// C = P_k Fᵀ (P_{k+1|k})⁻¹ with F = [[1, dt], [0, 1]].
+	pf := [2][2]float64{{post.a + post.b*dt, post.b}, {post.b + post.c*dt, post.c}}
+	inv := [2][2]float64{{prior.c / det, -prior.b / det}, {-prior.b / det, prior.a / det}}
+	var c [2][2]float64
+	for i := 0; i < 2; i++ {
+		for j := 0; j < 2; j++ {
+			c[i][j] = pf[i][0]*inv[0][j] + pf[i][1]*inv[1][j]
+		}
+	}
+	dp, dv := next[0]-prior.p, next[1]-prior.v
+	return [2]float64{post.p + c[0][0]*dp + c[0][1]*dv, post.v + c[1][0]*dp + c[1][1]*dv}
 }
 
 // UpdateBox projects the bottom-centre of b (image pixels) through h and
@@ -214,9 +323,9 @@ func (g *GroundFilter) UpdateBox(h Homography, t time.Time, b Box) (GroundState,
 
 // State returns the current state (zero position before the first Update).
 func (g *GroundFilter) State() GroundState {
-	vx, vy := g.axes[0].v, g.axes[1].v
+	x, y, vx, vy := g.axes[0].p, g.axes[1].p, g.axes[0].v, g.axes[1].v
 	return GroundState{
-		X: g.axes[0].p, Y: g.axes[1].p, VX: vx, VY: vy,
+		X: x, Y: y, VX: vx, VY: vy,
 		Heading: g.heading, Speed: math.Hypot(vx, vy),
 		Length: g.extent.LengthM, Width: g.extent.WidthM,
 	}

@@ -146,3 +146,77 @@ func BenchmarkGroundFilter(b *testing.B) {
 		_, _ = g.Update(t0.Add(time.Duration(k)*time.Millisecond), float64(k)*0.01, 0)
 	}
 }
+
+// TestGroundFilterSmoothedFollowsBraking: a car at 5.5 m/s brakes at
+// 7 m/s² to a stop, measured at 15 Hz with ±0.1 m jitter. A quarter of a
+// second into the braking the causal estimate still says ~5 m/s; the
+// fixed-lag smoothed one, five frames later, is within 1 m/s of the truth.
+// Before SmoothLag+1 updates there is no smoothed state.
+func TestGroundFilterSmoothedFollowsBraking(t *testing.T) {
+	const lag, fps = 5, 15.0
+	cfg := DefaultGroundConfig()
+	cfg.SmoothLag = lag
+	cfg.InitialSpeedStdMPS = 12
+	g := NewGroundFilter(cfg, events.Car)
+	t0 := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
+	truth := func(ts float64) (x, v float64) { // brakes at 2 s
+		if ts < 2 {
+			return -5.5 * ts, -5.5
+		}
+		d := ts - 2
+		if v := -5.5 + 7*d; v < 0 {
+			return -11 - 5.5*d + 3.5*d*d, v
+		}
+		return -11 - 5.5*5.5/14, 0
+	}
+	at := func(k int) time.Time { return t0.Add(time.Duration(float64(k) / fps * float64(time.Second))) }
+	var causalAt, smoothAt float64 = math.NaN(), math.NaN()
+	const probe = 34 // 2.27 s: a quarter of a second into the braking
+	for k := 0; k <= 60; k++ {
+		x, _ := truth(float64(k) / fps)
+		st, err := g.Update(at(k), x+0.1*float64(1-2*(k%2)), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k == probe {
+			causalAt = st.VX
+		}
+		sm, when, ok := g.Smoothed()
+		if k < lag {
+			if ok {
+				t.Fatalf("update %d: a smoothed state before %d updates", k, lag+1)
+			}
+			continue
+		}
+		if !ok || !when.Equal(at(k-lag)) {
+			t.Fatalf("update %d: smoothed state ok=%v at %v, want the state at %v", k, ok, when, at(k-lag))
+		}
+		if k-lag == probe {
+			smoothAt = sm.VX
+		}
+	}
+	_, v := truth(probe / fps)
+	if math.Abs(causalAt-v) < 1.5 {
+		t.Errorf("causal velocity %.2f m/s at the probe, truth %.2f: the test no longer shows the lag it is about", causalAt, v)
+	}
+	if math.Abs(smoothAt-v) > 1 {
+		t.Errorf("smoothed velocity %.2f m/s at the probe, truth %.2f (causal %.2f)", smoothAt, v, causalAt)
+	}
+	if _, _, ok := NewGroundFilter(DefaultGroundConfig(), events.Car).Smoothed(); ok {
+		t.Error("a filter without SmoothLag returned a smoothed state")
+	}
+}
+
+func TestHomographyMetresPerPixel(t *testing.T) {
+	// x = 0.05 px / w, y = 0.1 py / w, w = 0.001 py + 1: a pixel spans more
+	// ground further down the perspective.
+	h := Homography{0.05, 0, 0, 0, 0.1, 0, 0, 0.001, 1}
+	near, ok1 := h.MetresPerPixel(100, 0)
+	far, ok2 := h.MetresPerPixel(100, -500)
+	if !ok1 || !ok2 || math.Abs(near-0.1) > 0.01 || !(far > 2*near) {
+		t.Errorf("metres per pixel %v (%v) near, %v (%v) far; want ~0.1 and more than twice that", near, ok1, far, ok2)
+	}
+	if _, ok := h.MetresPerPixel(0, -1000); ok {
+		t.Error("metres per pixel on the horizon")
+	}
+}

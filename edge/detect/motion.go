@@ -3,6 +3,7 @@ package detect
 import (
 	"fmt"
 	"image"
+	"image/color"
 	"log/slog"
 	"math"
 
@@ -31,6 +32,20 @@ type MotionConfig struct {
 	// WarmupFrames are frames during which the background model is
 	// learned and nothing is reported [10]; set -1 for none.
 	WarmupFrames int
+	// HoldFrames: a road user that stops (a car waiting at a red light)
+	// fades into MOG2's background within seconds; it is kept, where it
+	// stands, for up to this many frames after MOG2 last saw it [1800,
+	// two minutes at 15 fps]; set -1 to report only what moves.
+	HoldFrames int
+	// ReferenceFrames is the time constant, in frames, of the reference
+	// background held road users are compared with [150]. It follows
+	// lighting but never learns what moves or is held, so it also tells
+	// MOG2's ghosts (the road where an absorbed car stood, after it left)
+	// from road users.
+	ReferenceFrames int
+	// ChangeThreshold is the grey-level difference from the reference
+	// that counts as something standing there [25].
+	ChangeThreshold float64
 	// Footprint, when set, gives the ground-plane size in metres of the
 	// road user in a box (the worker builds it from the camera's
 	// homography); ok=false falls back to the pixel rules. See classify.
@@ -61,6 +76,15 @@ func (c MotionConfig) withDefaults() (MotionConfig, error) {
 	case c.WarmupFrames < 0:
 		c.WarmupFrames = 0
 	}
+	if c.HoldFrames == 0 {
+		c.HoldFrames = 1800
+	}
+	if c.ReferenceFrames == 0 {
+		c.ReferenceFrames = 150
+	}
+	if c.ChangeThreshold == 0 {
+		c.ChangeThreshold = 25
+	}
 	switch {
 	case c.Scale < 0.1 || c.Scale > 1:
 		return c, fmt.Errorf("motion detector: scale %g outside 0.1..1", c.Scale)
@@ -72,6 +96,10 @@ func (c MotionConfig) withDefaults() (MotionConfig, error) {
 		return c, fmt.Errorf("motion detector: min area %d px, want >= 0", c.MinAreaPx)
 	case c.MaxAreaFrac < 0 || c.MaxAreaFrac > 1:
 		return c, fmt.Errorf("motion detector: max area fraction %g outside 0..1", c.MaxAreaFrac)
+	case c.ReferenceFrames < 1:
+		return c, fmt.Errorf("motion detector: reference time constant %d frames, want >= 1", c.ReferenceFrames)
+	case !(c.ChangeThreshold > 0 && c.ChangeThreshold < 255):
+		return c, fmt.Errorf("motion detector: change threshold %g outside (0, 255)", c.ChangeThreshold)
 	}
 	return c, nil
 }
@@ -79,8 +107,18 @@ func (c MotionConfig) withDefaults() (MotionConfig, error) {
 // Motion is the fallback detector: MOG2 background subtraction with shadow
 // detection, shadows (grey 127 in the mask) thresholded away, a 3x3 open to
 // remove speckle and a 7x7 elliptic close to join a body's parts, external
-// contours to boxes, then classify. It finds anything that moves and
-// nothing that stands still, and it merges road users that touch.
+// contours to boxes, then classify. It finds what moves and what stopped
+// after moving (see MotionConfig.HoldFrames), not what never moved, and it
+// merges road users that touch.
+//
+// The hold: gocv's MOG2 takes no learning rate, so a car waiting at a red
+// light becomes background in seconds (faster early on: OpenCV learns at
+// 1/(2·frames) until frames reach history) and leaves a ghost where it
+// stood when it drives off. A second, reference background, updated only
+// where nothing moves or is held, settles both: inside the box of a road
+// user MOG2 stopped seeing, pixels that still differ from the reference
+// keep it reported; MOG2 foreground that matches the reference is a ghost
+// and is dropped.
 type Motion struct {
 	cfg    MotionConfig
 	mog    gocv.BackgroundSubtractorMOG2
@@ -92,6 +130,21 @@ type Motion struct {
 	frames int // since the background model was (re)started
 	lastW  int
 	lastH  int
+	ref    gocv.Mat // reference background, CV_32FC3 at processing size
+	ref8   gocv.Mat
+	diff   gocv.Mat
+	moving gocv.Mat // MOG2's own foreground this frame
+	upd    gocv.Mat // where the reference learns
+	dilK   gocv.Mat
+	held   []heldBlob
+	ghosts []image.Rectangle // where held road users left, until MOG2 relearns the road
+}
+
+// heldBlob is a reported blob at processing scale and the frame MOG2 last
+// saw most of it as foreground.
+type heldBlob struct {
+	box  image.Rectangle
+	seen int
 }
 
 // NewMotion builds a motion detector.
@@ -114,6 +167,12 @@ func NewMotion(cfg MotionConfig) (*Motion, error) {
 		mask:   gocv.NewMat(),
 		openK:  gocv.GetStructuringElement(gocv.MorphRect, image.Pt(3, 3)),
 		closeK: gocv.GetStructuringElement(gocv.MorphEllipse, image.Pt(7, 7)),
+		ref:    gocv.NewMat(),
+		ref8:   gocv.NewMat(),
+		diff:   gocv.NewMat(),
+		moving: gocv.NewMat(),
+		upd:    gocv.NewMat(),
+		dilK:   gocv.GetStructuringElement(gocv.MorphRect, image.Pt(9, 9)),
 	}, nil
 }
 
@@ -127,6 +186,9 @@ func (m *Motion) Close() error {
 	m.mask.Close()
 	m.openK.Close()
 	m.closeK.Close()
+	for _, x := range []*gocv.Mat{&m.ref, &m.ref8, &m.diff, &m.moving, &m.upd, &m.dilK} {
+		x.Close()
+	}
 	return m.mog.Close()
 }
 
@@ -143,6 +205,8 @@ func (m *Motion) Detect(frame gocv.Mat) ([]Detection, error) {
 		// MOG2 restarts its model on a new size (a reconnected stream with
 		// other settings); so does the warm-up.
 		m.frames, m.lastW, m.lastH = 0, fw, fh
+		m.ref.Close()
+		m.ref, m.held, m.ghosts = gocv.NewMat(), nil, nil
 	}
 	src := bgr
 	sw, sh := fw, fh
@@ -153,15 +217,23 @@ func (m *Motion) Detect(frame gocv.Mat) ([]Detection, error) {
 	}
 	m.mog.Apply(src, &m.mask)
 	m.frames++
+	hold := m.cfg.HoldFrames > 0
 	if m.frames <= m.cfg.WarmupFrames {
+		if hold {
+			m.learnReference(src, false)
+		}
 		return nil, nil
 	}
 	// MOG2 marks shadows 127 and foreground 255.
 	gocv.Threshold(m.mask, &m.mask, 200, 255, gocv.ThresholdBinary)
+	if hold {
+		m.applyReference(src)
+	}
 	gocv.MorphologyEx(m.mask, &m.mask, gocv.MorphOpen, m.openK)
 	gocv.MorphologyEx(m.mask, &m.mask, gocv.MorphClose, m.closeK)
 	contours := gocv.FindContours(m.mask, gocv.RetrievalExternal, gocv.ChainApproxSimple)
 	defer contours.Close()
+	var blobs []image.Rectangle // processing scale, for the hold
 
 	kx, ky := float64(fw)/float64(sw), float64(fh)/float64(sh)
 	bounds := image.Rect(0, 0, fw, fh)
@@ -177,13 +249,136 @@ func (m *Motion) Detect(frame gocv.Mat) ([]Detection, error) {
 		if area < float64(m.cfg.MinAreaPx) || area > maxArea {
 			continue
 		}
+		blobs = append(blobs, r)
 		dets = append(dets, Detection{
 			Box:   box,
 			Score: math.Min(1, blobArea/area),
 			Class: m.classify(box, fw, fh),
 		})
 	}
+	if hold {
+		m.remember(blobs)
+		m.learnReference(src, true)
+	}
 	return dets, nil
+}
+
+// applyReference works inside the boxes of held road users and of the
+// ghost zones they left: in a held box the mask becomes what differs from
+// the reference (the road user, whether MOG2 still sees it or not, and not
+// the ghost of where it stood); in a ghost zone MOG2 foreground that
+// matches the reference is dropped. Only these boxes are compared, so a
+// scene where nothing stopped costs nothing extra.
+func (m *Motion) applyReference(src gocv.Mat) {
+	if m.ref.Empty() {
+		src.ConvertTo(&m.ref, gocv.MatTypeCV32FC3)
+	}
+	m.mask.CopyTo(&m.moving)
+	kept := m.held[:0]
+	for _, h := range m.held {
+		if m.frames-h.seen > m.cfg.HoldFrames {
+			m.ghosts = append(m.ghosts, h.box)
+			continue
+		}
+		still := m.changedIn(src, h.box)
+		if 10*gocv.CountNonZero(still) < 3*h.box.Dx()*h.box.Dy() {
+			still.Close()
+			m.ghosts = append(m.ghosts, h.box) // it left: MOG2 may show a ghost there
+			continue
+		}
+		dst := m.mask.Region(h.box)
+		still.CopyTo(&dst)
+		dst.Close()
+		still.Close()
+		kept = append(kept, h)
+	}
+	m.held = kept
+	ghosts := m.ghosts[:0]
+	for _, g := range m.ghosts {
+		fg := m.moving.Region(g)
+		n := gocv.CountNonZero(fg)
+		fg.Close()
+		if 10*n < g.Dx()*g.Dy() {
+			continue // MOG2 has relearnt the road there
+		}
+		still := m.changedIn(src, g)
+		dst := m.mask.Region(g)
+		gocv.BitwiseAnd(dst, still, &dst)
+		dst.Close()
+		still.Close()
+		ghosts = append(ghosts, g)
+	}
+	m.ghosts = ghosts
+}
+
+// changedIn returns, for box r, 255 where the frame differs from the
+// reference by more than ChangeThreshold grey levels. The caller closes it.
+func (m *Motion) changedIn(src gocv.Mat, r image.Rectangle) gocv.Mat {
+	ref := m.ref.Region(r)
+	ref.ConvertTo(&m.ref8, gocv.MatTypeCV8UC3)
+	ref.Close()
+	cur := src.Region(r)
+	gocv.AbsDiff(cur, m.ref8, &m.diff)
+	cur.Close()
+	out := gocv.NewMat()
+	gocv.CvtColor(m.diff, &out, gocv.ColorBGRToGray)
+	gocv.Threshold(out, &out, float32(m.cfg.ChangeThreshold), 255, gocv.ThresholdBinary)
+	return out
+}
+
+// remember makes this frame's blobs the held ones: a blob continuing a held
+// one (IoU ≥ 0.3) inherits when MOG2 last saw it; a blob MOG2 sees now (a
+// quarter of its box foreground) is seen now; others are not held.
+func (m *Motion) remember(blobs []image.Rectangle) {
+	next := make([]heldBlob, 0, len(blobs))
+	for _, r := range blobs {
+		h := heldBlob{box: r, seen: -1}
+		best := 0.3
+		for _, o := range m.held {
+			if v := IoU(r, o.box); v >= best {
+				best, h.seen = v, o.seen
+			}
+		}
+		mv := m.moving.Region(r)
+		if 4*gocv.CountNonZero(mv) >= r.Dx()*r.Dy() {
+			h.seen = m.frames
+		}
+		mv.Close()
+		if h.seen >= 0 {
+			next = append(next, h)
+		}
+	}
+	m.held = next
+}
+
+// referenceEvery: the reference learns every this many frames (at that
+// many times the rate), which is plenty for lighting and a quarter of the
+// cost.
+const referenceEvery = 4
+
+// learnReference blends the frame into the reference where nothing moves
+// or is held (everywhere during warm-up), learning fast at first as MOG2
+// does.
+func (m *Motion) learnReference(src gocv.Mat, masked bool) {
+	if m.ref.Empty() {
+		src.ConvertTo(&m.ref, gocv.MatTypeCV32FC3)
+		return
+	}
+	if masked && m.frames%referenceEvery != 0 {
+		return
+	}
+	alpha := math.Max(1/float64(m.cfg.ReferenceFrames), 1/float64(2*m.frames))
+	if !masked {
+		gocv.AccumulatedWeighted(src, &m.ref, alpha)
+		return
+	}
+	alpha = math.Min(1, referenceEvery*alpha)
+	gocv.Dilate(m.mask, &m.upd, m.dilK)
+	for _, h := range m.held {
+		gocv.Rectangle(&m.upd, h.box, color.RGBA{255, 255, 255, 0}, -1)
+	}
+	gocv.BitwiseNot(m.upd, &m.upd)
+	gocv.AccumulatedWeightedWithMask(src, &m.ref, alpha, m.upd)
 }
 
 // Footprint thresholds, metres along the longer and shorter ground sides.

@@ -142,3 +142,66 @@ func TestMotionOnPETS(t *testing.T) {
 		t.Errorf("%d of %d motion boxes classed pedestrian, want >= 60%%", peds, dets)
 	}
 }
+
+// TestMotionHoldsStoppedRoadUser: a block drives in, stops for 150 frames
+// (MOG2 with a 60-frame history absorbs it in well under that) and drives
+// off. With the hold it is reported all the time it stands, and the hold
+// lets go once it has left (nothing reported where it stood); with
+// HoldFrames -1 it vanishes while it stands (what the hold exists to fix).
+func TestMotionHoldsStoppedRoadUser(t *testing.T) {
+	run := func(hold int) (whileStopped, ghostAfter int) {
+		m, err := NewMotion(MotionConfig{WarmupFrames: 5, History: 60, HoldFrames: hold, MinAreaPx: 100, Logger: quiet()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		frame := gocv.NewMatWithSize(240, 320, gocv.MatTypeCV8UC3)
+		defer frame.Close()
+		stop := image.Rect(140, 100, 190, 130)
+		for i := 0; i < 260; i++ {
+			frame.SetTo(gocv.NewScalar(90, 90, 90, 0))
+			gocv.Line(&frame, image.Pt(0, 200), image.Pt(319, 200), color.RGBA{200, 200, 200, 0}, 2)
+			var box image.Rectangle
+			switch {
+			case i < 20: // empty road
+			case i < 50: // drives in from the left
+				box = stop.Add(image.Pt(-4*(50-i), 0))
+			case i < 200: // stands
+				box = stop
+			default: // drives off to the right
+				box = stop.Add(image.Pt(5*(i-200), 0))
+			}
+			if !box.Empty() {
+				gocv.Rectangle(&frame, box, color.RGBA{40, 60, 200, 0}, -1)
+			}
+			dets, err := m.Detect(frame)
+			if err != nil {
+				t.Fatal(err)
+			}
+			on := func(r image.Rectangle) bool {
+				for _, d := range dets {
+					if IoU(d.Box, r) >= 0.5 {
+						return true
+					}
+				}
+				return false
+			}
+			if i >= 60 && i < 200 && on(stop) {
+				whileStopped++
+			}
+			if i >= 206 && on(stop) {
+				ghostAfter++
+			}
+		}
+		return whileStopped, ghostAfter
+	}
+	held, ghost := run(0)
+	noHold, noHoldGhost := run(-1)
+	t.Logf("with the hold: %d stopped frames reported, %d ghost frames; without: %d, %d", held, ghost, noHold, noHoldGhost)
+	if held < 135 || ghost > 0 {
+		t.Errorf("with the hold: reported in %d of 140 stopped frames (want ≥ 135), %d frames of ghost after it left (want 0)", held, ghost)
+	}
+	if held := noHold; held > 100 {
+		t.Errorf("without the hold: reported in %d of 140 stopped frames; MOG2 should have absorbed it (the test no longer shows what the hold fixes)", held)
+	}
+}

@@ -114,6 +114,7 @@ func (b *sceneBuilder) cycle(t0 float64) {
 	// crosswalk; at tb it brakes hard (7 m/s² > v/TTC). The camera sees the
 	// two side by side, not one behind the other.
 	var nm3GoneS float64 // when its car has pulled away again
+	var nm3Walker *Agent // c2 meets her too
 	{
 		const ttc, v, brake = 0.8, 5.5, 7.0
 		const rollMPS, pullAwayMPS2, greenS = 3.0, 1.5, 24.3
@@ -126,7 +127,7 @@ func (b *sceneBuilder) cycle(t0 float64) {
 		p3 := pedPath("W", -1, 30) // x = −10.8, heading north
 		ped3 := b.walker("nm3-through-ttc", p3, 1.4, 30+innerLaneM-carHalfWidM-pedHalfM, tb+ttc-0.3)
 		clear := timeAt(ped3, 30+innerLaneM+carHalfWidM+pedHalfM) + 2.0
-		nm3GoneS = clear + 3
+		nm3GoneS, nm3Walker = clear+3, ped3
 		pr := newProfile(0, cruiseMPS).speedAt(sStop, rollMPS, brakeMPS2).anchor(sStop, t0+greenS).
 			speedTo(v, pullAwayMPS2).cruiseTo(sb).speedTo(0, brake).waitUntil(clear).speedTo(cruiseMPS, 1.2)
 		car3 := b.add(events.Car, "nm3-through-ttc", pc, pr)
@@ -135,41 +136,45 @@ func (b *sceneBuilder) cycle(t0 float64) {
 	}
 
 	// NM1, TTC 0.9 s, right turn on red: a southbound car rolls towards its
-	// right turn at 5 m/s while a pedestrian walks east on the north
-	// crosswalk; at tb the car is on a collision course 0.9 s out and
-	// brakes hard (6.5 m/s² > v/TTC, so the TTC only grows afterwards).
+	// right turn at 5 m/s while a pedestrian, who stepped off the
+	// north-east corner on her walk, crosses the north crosswalk westbound;
+	// at tb she is about to enter its lane and the car, on a collision
+	// course 0.9 s out, brakes hard (6.5 m/s² > v/TTC, so the TTC only
+	// grows afterwards). She comes from the car's left as the camera sees
+	// it, so the two stay apart in the picture.
 	{
 		const ttc, v, brake = 0.9, 5.0, 6.5
-		tb := t0 + 25.0
-		pedEdge := -(crossMidM - pedKeepRightM) - pedHalfM // walker's near edge, 11.55 from the centre
-		p1 := pedPath(farSide("S"), -1, 30)
-		tx := tb + ttc - 0.4 // walker enters the car's lane corridor
-		entry := outerLaneM + carHalfWidM + pedHalfM
-		depart := tx - travelFromRest(roadHalfM+0.6-entry, walkMPS, pedAccelMPS2)
+		p1 := pedPath("N", +1, 30) // y = 12.7, heading west
 		kerb := 30 - (roadHalfM + 0.6)
+		entry := 30 + outerLaneM - carHalfWidM - pedHalfM // she enters the car's lane corridor
+		depart := t0 + 24.5
+		tx := depart + travelFromRest(entry-kerb, walkMPS, pedAccelMPS2)
+		tb := tx - ttc + 0.4
 		ped1 := b.waiter("nm1-rtor-ttc", p1, walkMPS, kerb, t0+21.0, depart)
-		pc, ts, te := vehiclePath(farApproach("NB"), "right", outerLaneM)
-		sb := pc.sOn(0, far(pt{outerLaneM, pedEdge - carHalfLenM - v*ttc}))
+		pc, ts, te := vehiclePath("SB", "right", outerLaneM)
+		edge := crossMidM + pedKeepRightM + pedHalfM // her north edge, y = 12.95
+		sb := pc.sOn(0, pt{-outerLaneM, edge + v*ttc + carHalfLenM})
 		// it turns once she has cleared its path and nm3's car, which it
 		// would turn in beside, has pulled away
-		clear := math.Max(timeAt(ped1, 30-outerLaneM+carHalfWidM+pedHalfM)+1.5, nm3GoneS)
+		clear := math.Max(timeAt(ped1, 30+outerLaneM+carHalfWidM+pedHalfM)+1.5, nm3GoneS)
 		pr := newProfile(0, cruiseMPS).speedAt(sb-15, v, brakeMPS2).cruiseTo(sb).anchor(sb, tb).
 			speedTo(0, brake).waitUntil(clear).speedTo(rightTurnMPS, brakeMPS2).cruiseTo(ts).cruiseTo(te).speedTo(cruiseMPS, 2.5)
 		car1 := b.add(events.Car, "nm1-rtor-ttc", pc, pr)
 		b.script1(Scripted{Name: "nm1-rtor-ttc", Measure: "ttc", ValueS: ttc, AtS: tb,
 			Type: events.RightTurnCrosswalk, NearMiss: true}, car1, ped1)
+	}
 
-		// C2, PET 4 s: the eastbound left-turner crosses the north
-		// crosswalk 4 s after that walker cleared its path.
-		if ped1 != nil {
-			out := timeAt(ped1, 30+outerLaneM+carHalfWidM+pedHalfM)
-			car6 := b.vehicleAnchored(events.Car, "c2-left-turn-gap", farApproach("WB"), "left", innerLaneM,
-				func(p path) float64 {
-					return p.sOn(2, far(pt{-outerLaneM, pedEdge + 2*pedHalfM + carHalfLenM}))
-				}, out+4.0)
-			b.script1(Scripted{Name: "c2-left-turn-gap", Measure: "pet", ValueS: 4.0, AtS: out + 4.0,
-				Type: events.LeftTurnCrosswalk}, car6, ped1)
-		}
+	// C2, PET 4 s: the eastbound left-turner crosses the west crosswalk 4 s
+	// after nm3's walker has cleared its lane there (its approach side,
+	// where it still drives straight: a through-crosswalk interaction).
+	if nm3Walker != nil {
+		out := timeAt(nm3Walker, 30-innerLaneM+carHalfWidM+pedHalfM)
+		car6 := b.vehicleAnchored(events.Car, "c2-left-turn-gap", "EB", "left", innerLaneM,
+			func(p path) float64 {
+				return p.sOn(0, pt{-(crossMidM - pedKeepRightM) - pedHalfM - carHalfLenM, -innerLaneM})
+			}, out+4.0)
+		b.script1(Scripted{Name: "c2-left-turn-gap", Measure: "pet", ValueS: 4.0, AtS: out + 4.0,
+			Type: events.ThroughCrosswalk}, car6, nm3Walker)
 	}
 
 	// A walker on the south crosswalk during her walk interval, with no

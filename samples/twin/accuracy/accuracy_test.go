@@ -33,17 +33,21 @@ func TestEndToEndAccuracy(t *testing.T) {
 		name       string
 		got, floor float64
 	}{
-		{"detection recall", rep.Detection.Recall.Share(), 0.82},       // measured 0.861
-		{"detection precision", rep.Detection.Precision.Share(), 0.85}, // 0.896
-		{"MOTA", rep.MOT.MOTA, 0.72},                                   // 0.765
-		{"IDF1", rep.MOT.IDF1, 0.78},                                   // 0.826
+		{"detection recall", rep.Detection.Recall.Share(), 0.85},       // measured 0.894
+		{"detection precision", rep.Detection.Precision.Share(), 0.88}, // 0.926
+		{"MOTA", rep.MOT.MOTA, 0.78},                                   // 0.841
+		{"IDF1", rep.MOT.IDF1, 0.82},                                   // 0.865
 		// The bar: near-miss recall ≥ 0.9 on the default scene,
-		// which with its 5 near misses means all of them.
+		// which with its 5 near misses means all of them (seeds 2–5: 5/5
+		// too when this was set).
 		{"near-miss recall", c.NearMissRecall.Share(), 0.9},           // 1.0 (5/5)
 		{"near-miss recall in view", c.ObservableRecall.Share(), 0.9}, // 1.0 (5/5)
-		{"near-miss precision", c.NearMissPrecision.Share(), 0.8},     // 1.0 (5/5)
-		{"near-miss type correct", c.TypeOK.Share(), 0.6},             // 0.8 (4/5: nm1's car, waiting 11 s, fades into the background model)
-		{"TTC conflicts matched", float64(c.TTCErrS.N), 2},            // 2 (nm1, nm3)
+		// One false near miss: two walkers crossing at the south-west
+		// corner merge into one blob whose velocity swings towards a
+		// cyclist.
+		{"near-miss precision", c.NearMissPrecision.Share(), 0.75}, // 0.83 (5/6)
+		{"near-miss type correct", c.TypeOK.Share(), 0.8},          // 1.0 (5/5)
+		{"TTC conflicts matched", float64(c.TTCErrS.N), 2},         // 2 (nm1, nm3)
 	}
 	for _, f := range floors {
 		if !(f.got >= f.floor) {
@@ -54,13 +58,13 @@ func TestEndToEndAccuracy(t *testing.T) {
 		name         string
 		got, ceiling float64
 	}{
-		{"pedestrian position RMSE (m)", rep.Ground.PositionRMSEBy[events.Pedestrian], 0.5}, // 0.423
-		{"car position RMSE (m)", rep.Ground.PositionRMSEBy[events.Car], 0.7},               // 0.590
-		{"pedestrian speed RMSE (m/s)", rep.Ground.SpeedRMSEByMPS[events.Pedestrian], 0.35}, // 0.277
-		{"speed RMSE (m/s)", rep.Ground.SpeedRMSEMPS, 1.4},                                  // 1.217
-		{"median PET error (s)", c.PETErrS.Median, 0.15},                                    // 0.107 (n 10)
-		// The bar.
-		{"median TTC error (s)", c.TTCErrS.Median, 0.3}, // 0.235 (n 2: nm1 0.03, nm3 0.43)
+		{"pedestrian position RMSE (m)", rep.Ground.PositionRMSEBy[events.Pedestrian], 0.35}, // 0.272
+		{"car position RMSE (m)", rep.Ground.PositionRMSEBy[events.Car], 0.7},                // 0.554
+		{"pedestrian speed RMSE (m/s)", rep.Ground.SpeedRMSEByMPS[events.Pedestrian], 0.4},   // 0.325
+		{"speed RMSE (m/s)", rep.Ground.SpeedRMSEMPS, 0.8},                                   // 0.620
+		{"median PET error (s)", c.PETErrS.Median, 0.15},                                     // 0.088 (n 9)
+		// The bar (seeds 2–5: 0.05–0.23 s when this was set).
+		{"median TTC error (s)", c.TTCErrS.Median, 0.3}, // 0.178 (n 2: nm1 0.27, nm3 0.08)
 	}
 	for _, f := range ceilings {
 		if !(f.got <= f.ceiling) {

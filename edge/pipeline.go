@@ -139,6 +139,13 @@ type TrackStats struct {
 	hasLast      bool
 	Approach     string
 	Crosswalk    string
+	// Movement is a vehicle's turn, judged as the conflict engine judges
+	// it: through, left or right, "" for a vehicle that did not drive
+	// minMovementM while in view.
+	Movement string
+	turnRad  float64 // heading changes summed while moving
+	heading  float64
+	moving   bool // heading holds a moving heading
 }
 
 // Pipeline is the per-camera processing after capture. Not safe for
@@ -162,7 +169,8 @@ type Pipeline struct {
 	// of the conflict moment shows it.
 	ringEveryS float64
 	frames     int
-	smoothLag  int // frames the ground plane runs behind the picture
+	smoothLag  int     // frames the ground plane runs behind the picture
+	turnDeg    float64 // the conflict engine's turn threshold, for track movements
 }
 
 type ringFrame struct {
@@ -219,6 +227,7 @@ func NewPipeline(cam *camera.Camera, h tracker.Homography, det detect.Detector, 
 		ground: map[int64]*groundTrack{}, stats: map[int64]*TrackStats{},
 		extents: cc.Extents, opts: opts, log: opts.Logger,
 		smoothLag: int(math.Round(groundSmoothS * opts.FPS)),
+		turnDeg:   cc.TurnThresholdDeg,
 	}
 	if opts.Snapshots {
 		// Enough history to reach back to the conflict moment of an
@@ -357,7 +366,24 @@ func (p *Pipeline) account(tr tracker.Track, g GroundTrack) {
 			s.Crosswalk = z.Name
 		}
 	}
+	if !tr.Class.Vulnerable() && math.Hypot(g.VX, g.VY) >= movingMPS {
+		if s.moving {
+			s.turnRad += conflict.WrapAngle(g.HeadingRad - s.heading)
+		}
+		s.heading, s.moving = g.HeadingRad, true
+		if s.DistanceM >= minMovementM {
+			s.Movement = conflict.MovementOf(s.turnRad, p.turnDeg)
+		}
+	}
 }
+
+// A vehicle's movement is judged from its heading while it moves at
+// movingMPS or more (a stopped vehicle's heading is noise), once it has
+// driven minMovementM in view.
+const (
+	movingMPS    = 1.0
+	minMovementM = 10.0
+)
 
 // endedTracks returns the stats of tracks the tracker has removed.
 func (p *Pipeline) endedTracks() []TrackStats {

@@ -309,7 +309,7 @@ func (w *Worker) emit(res *Result, origin time.Time) error {
 		ts := &events.TrackSummary{
 			Header: events.NewHeader(events.KindTrack, w.cam.Site, w.cam.ID, at(s.LastT)),
 			Track:  s.ID, Class: s.Class, Start: at(s.FirstT).UTC(), End: at(s.LastT).UTC(), Frames: s.Frames,
-			DistanceM: s.DistanceM, Approach: s.Approach, Crosswalk: s.Crosswalk,
+			DistanceM: s.DistanceM, Approach: s.Approach, Movement: s.Movement, Crosswalk: s.Crosswalk,
 		}
 		if d := s.LastT - s.FirstT; d > 0 {
 			ts.MeanSpeedMPS = s.DistanceM / d

@@ -141,8 +141,9 @@ func (n *NearMiss) Validate() error {
 }
 
 // TrackSummary describes one road user's passage once its track ends. The
-// advisor counts them as exposure (pedestrians crossing, vehicles per
-// movement) and takes walking speeds from them.
+// advisor counts crossing pedestrians as exposure and takes walking speeds
+// from them; vehicles' approaches and movements make the turning movement
+// counts (API: /api/v1/sites/{site}/movements).
 type TrackSummary struct {
 	Header
 	Track        int64     `json:"track"`

@@ -661,15 +661,26 @@ func (e *Engine) movement(h []sample) string {
 	if math.IsNaN(prev) {
 		return ""
 	}
-	deg := turn * 180 / math.Pi
+	return MovementOf(turn, e.cfg.TurnThresholdDeg)
+}
+
+// MovementOf names a vehicle's movement from its total heading change
+// while moving, radians counter-clockwise: "left" or "right" beyond
+// thresholdDeg, "through" within it. The edge's track summaries use it
+// too, so that exposure and conflicts name movements alike.
+func MovementOf(turnRad, thresholdDeg float64) string {
+	deg := turnRad * 180 / math.Pi
 	switch {
-	case deg > e.cfg.TurnThresholdDeg:
+	case deg > thresholdDeg:
 		return "left"
-	case deg < -e.cfg.TurnThresholdDeg:
+	case deg < -thresholdDeg:
 		return "right"
 	}
 	return "through"
 }
+
+// WrapAngle maps an angle difference to (−π, π].
+func WrapAngle(a float64) float64 { return wrapAngle(a) }
 
 // approach is the approach zone the vehicle was first seen in, if any.
 func (e *Engine) approach(h []sample) string {

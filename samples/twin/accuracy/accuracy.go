@@ -21,6 +21,9 @@
 //   - Ground plane: each output trajectory row (tracks.csv) whose track
 //     matched a true user in that frame is compared with the true state at
 //     the same frame: position RMSE (m) and speed RMSE (m/s, magnitudes).
+//   - Movements: each vehicle track summary's movement (through, left,
+//     right) against the true vehicle's, judged alike from its exact
+//     trajectory.
 //   - Conflicts: the truth is the conflict engine on the true trajectories
 //     (what the twin writes as truth_conflicts.csv). An output encounter
 //     matches a true one when its two tracks are (by the identity rule
@@ -86,6 +89,7 @@ type Report struct {
 	Detection DetectionReport
 	MOT       motmetrics.Result
 	Ground    GroundReport
+	Movements MovementReport
 	Conflicts ConflictReport
 }
 
@@ -116,8 +120,9 @@ func Measure(ctx context.Context, opt Options) (*Report, error) {
 		return nil, fmt.Errorf("accuracy: rendering seed %d: %w", opt.Seed, err)
 	}
 	var (
-		dets [][]detect.Detection // by 0-based frame
-		encs []conflict.Encounter
+		dets  [][]detect.Detection // by 0-based frame
+		encs  []conflict.Encounter
+		ended []edge.TrackStats
 	)
 	sum, err := edge.Analyze(ctx, edge.AnalyzeOptions{
 		Video:        filepath.Join(sceneDir, twin.VideoFile),
@@ -133,6 +138,7 @@ func Measure(ctx context.Context, opt Options) (*Report, error) {
 				dets[r.Frame] = append([]detect.Detection(nil), r.Detections...)
 			}
 			encs = append(encs, r.Closed...)
+			ended = append(ended, r.Ended...)
 		},
 	})
 	if err != nil {
@@ -180,6 +186,7 @@ func Measure(ctx context.Context, opt Options) (*Report, error) {
 		return nil, err
 	}
 	rep.Ground = compareGround(truth, out, ids, opt.FPS)
+	rep.Movements = compareMovements(ended, trueMovements(truth, conflict.DefaultConfig().TurnThresholdDeg), ids)
 	visible := func(id int64, tS float64) bool { return inView[[2]int64{int64(math.Round(tS*opt.FPS)) + 1, id}] }
 	rep.Conflicts = compareConflicts(res.Encounters, encs, ids.during(opt.FPS), res.Scripted, visible)
 	return rep, nil

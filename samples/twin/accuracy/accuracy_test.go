@@ -45,9 +45,10 @@ func TestEndToEndAccuracy(t *testing.T) {
 		// One false near miss: two walkers crossing at the south-west
 		// corner merge into one blob whose velocity swings towards a
 		// cyclist.
-		{"near-miss precision", c.NearMissPrecision.Share(), 0.75}, // 0.83 (5/6)
-		{"near-miss type correct", c.TypeOK.Share(), 0.8},          // 1.0 (5/5)
-		{"TTC conflicts matched", float64(c.TTCErrS.N), 2},         // 2 (nm1, nm3)
+		{"near-miss precision", c.NearMissPrecision.Share(), 0.75},         // 0.83 (5/6)
+		{"near-miss type correct", c.TypeOK.Share(), 0.8},                  // 1.0 (5/5)
+		{"TTC conflicts matched", float64(c.TTCErrS.N), 2},                 // 2 (nm1, nm3)
+		{"vehicle movements correct", rep.Movements.Correct.Share(), 0.85}, // 0.96 (24/25)
 	}
 	for _, f := range floors {
 		if !(f.got >= f.floor) {

@@ -59,6 +59,7 @@ func (r *Report) Table() string {
 		fmt.Fprintf(&b, "  %-12s          position RMSE %s  speed RMSE %s  (%d)\n", c,
 			num(g.PositionRMSEBy[c], "m"), num(g.SpeedRMSEByMPS[c], "m/s"), g.SamplesBy[c])
 	}
+	fmt.Fprintf(&b, "vehicle movements       correct %s  (%d summaries of vehicles that drove 10 m had none)\n", pct(r.Movements.Correct), r.Movements.Missing)
 	c := r.Conflicts
 	fmt.Fprintf(&b, "near misses             recall %s  precision %s  type correct %s\n", pct(c.NearMissRecall), pct(c.NearMissPrecision), pct(c.TypeOK))
 	fmt.Fprintf(&b, "  in view at conflict   recall %s\n", pct(c.ObservableRecall))

@@ -664,3 +664,50 @@ func TestDashboardIsServedWithItsAssets(t *testing.T) {
 }
 
 func storeBatch(evs ...events.Event) store.Batch { return store.Batch{Events: evs} }
+
+// TestMovements: turning movement counts come from the vehicle track
+// summaries of the site and window asked for, grouped by class, approach
+// and movement; pedestrians are counted but not as vehicles; a bad window
+// is a 400 naming the parameter.
+func TestMovements(t *testing.T) {
+	f := newFixture(t, Options{})
+	var evs []events.Event
+	add := func(site string, at time.Time, class events.Class, approach, movement string) {
+		evs = append(evs, &events.TrackSummary{Header: events.NewHeader(events.KindTrack, site, "cam-1", at), Track: int64(len(evs) + 100),
+			Class: class, Start: at.Add(-5 * time.Second), End: at, Frames: 60, DistanceM: 40, MeanSpeedMPS: 8, Approach: approach, Movement: movement})
+	}
+	w0 := t0.Add(48 * time.Hour)
+	for i := range 3 {
+		add("main-and-5th", w0.Add(time.Duration(i)*time.Minute), events.Car, "NB", "right")
+	}
+	add("main-and-5th", w0.Add(5*time.Minute), events.Bus, "NB", "through")
+	add("main-and-5th", w0.Add(6*time.Minute), events.Pedestrian, "", "")
+	add("main-and-5th", w0.Add(3*time.Hour), events.Car, "NB", "right")  // after the window
+	add("state-and-400s", w0.Add(time.Minute), events.Car, "EB", "left") // another site
+	if _, err := f.st.Write(context.Background(), store.Batch{Events: evs}); err != nil {
+		t.Fatal(err)
+	}
+	var res movementsAnswer
+	f.getJSON(t, "/api/v1/sites/main-and-5th/movements?from="+w0.Add(-time.Minute).Format(time.RFC3339)+"&to="+w0.Add(time.Hour).Format(time.RFC3339), &res)
+	got := map[string]int64{}
+	for _, c := range res.Counts {
+		got[string(c.Class)+" "+c.Approach+" "+c.Movement] = c.Tracks
+	}
+	want := map[string]int64{"car NB right": 3, "bus NB through": 1, "pedestrian  ": 1}
+	if len(got) != len(want) || res.Vehicles != 4 {
+		t.Fatalf("counts %v, vehicles %d; want %v and 4 vehicles", got, res.Vehicles, want)
+	}
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("%s: %d tracks, want %d", k, got[k], n)
+		}
+	}
+	resp, _ := f.get(t, "/api/v1/sites/main-and-5th/movements?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z")
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("to before from: %d, want 400", resp.StatusCode)
+	}
+	resp, _ = f.get(t, "/api/v1/sites/Main%20St/movements")
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("bad site: %d, want 400", resp.StatusCode)
+	}
+}

@@ -38,6 +38,7 @@ var minRole = map[string]string{
 	"GET /api/v1/heatmap":                       "viewer",
 	"GET /api/v1/sites":                         "viewer",
 	"GET /api/v1/sites/{site}/weather":          "viewer",
+	"GET /api/v1/sites/{site}/movements":        "viewer",
 	"GET /api/v1/cameras/health":                "viewer",
 	"GET /api/v1/recommendations":               "viewer",
 	"GET /api/v1/recommendations/{id}":          "viewer",

@@ -34,6 +34,7 @@ func (s *Server) table() []route {
 		{"GET", "/api/v1/export.geojson", true, RoleAnalyst, costly, s.exportGeoJSON},
 		{"GET", "/api/v1/sites", true, RoleViewer, cheap, s.sites},
 		{"GET", "/api/v1/sites/{site}/weather", true, RoleViewer, cheap, s.getWeather},
+		{"GET", "/api/v1/sites/{site}/movements", true, RoleViewer, costly, s.movements},
 		{"POST", "/api/v1/sites/{site}/weather", true, RoleEngineer, cheap, s.setWeather},
 		{"GET", "/api/v1/cameras/health", true, RoleViewer, cheap, s.cameraHealth},
 		{"GET", "/api/v1/recommendations", true, RoleViewer, cheap, s.listRecommendations},

@@ -136,6 +136,9 @@ func TestDemoInChromium(t *testing.T) {
 	// crosswalks leaves the picture ~40 s into the video, and the advisor
 	// evaluates 2 s after new evidence. The issue's bound: within 60 s.
 	wait("a signed recommendation with evidence", `[...document.querySelectorAll('#recs .rec')].some(r => /lpi|clearance|cycle/.test(r.textContent) && /events? as evidence|per 1,000/.test(r.textContent))`, time.Until(start.Add(60*time.Second)))
+	// Turning movement counts from the vehicles' track summaries (the
+	// panel refreshes every 30 s).
+	wait("turning movement counts", `[...document.querySelectorAll('#tmc tr')].some(r => r.querySelector('th') && [...r.querySelectorAll('td')].some(d => +d.textContent > 0))`, time.Until(start.Add(90*time.Second)))
 
 	png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
 	if err != nil {

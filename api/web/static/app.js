@@ -342,13 +342,34 @@ async function loadSites() {
     `${s.site}: ${s.weighted_rate_per_1000_tracks == null ? 'no exposure counted' : s.weighted_rate_per_1000_tracks.toFixed(1) + ' per 1,000 road users'} (${s.near_misses} near misses, score ${s.score})`)));
 }
 
+// loadMovements fills the turning movement counts (vehicles by approach
+// and movement, last 24 hours) of the site picked in the weather switch.
+async function loadMovements() {
+  const site = $('#w-site').value;
+  $('#tmc-site').textContent = site ? `(${site})` : '';
+  if (!site) { $('#tmc').replaceChildren(); return; }
+  const res = await getJSON(`${API}/sites/${encodeURIComponent(site)}/movements`);
+  const by = new Map();
+  for (const c of res.counts) {
+    if (c.class === 'pedestrian' || c.class === 'bicycle' || !c.approach) continue;
+    const row = by.get(c.approach) || { left: 0, through: 0, right: 0 };
+    if (c.movement in row) row[c.movement] += c.tracks;
+    by.set(c.approach, row);
+  }
+  const rows = [...by.keys()].sort().map((a) => {
+    const r = by.get(a);
+    return el('tr', {}, el('th', { scope: 'row' }, a), el('td', {}, String(r.left)), el('td', {}, String(r.through)), el('td', {}, String(r.right)));
+  });
+  $('#tmc').replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: 4, class: 'empty' }, 'No vehicle counted on an approach yet.'))]));
+}
+
 // knowSite adds a site first seen on the live feed to the site pickers, so
 // a dashboard opened before any camera reported still offers it.
 function knowSite(site) {
   for (const sel of [$('#f-site'), $('#w-site')]) {
     if ([...sel.options].some((o) => o.value === site)) continue;
     sel.append(el('option', { value: site }, site));
-    if (sel.id === 'w-site' && sel.options.length === 1) { sel.value = site; loadWeather().catch(showError); }
+    if (sel.id === 'w-site' && sel.options.length === 1) { sel.value = site; Promise.all([loadWeather(), loadMovements()]).catch(showError); }
   }
 }
 
@@ -488,10 +509,13 @@ async function main() {
   form.addEventListener('reset', () => setTimeout(() => reloadAll().catch(showError)));
   $('#more').addEventListener('click', () => loadEvents(true).catch(showError));
   $('#weather').addEventListener('submit', (e) => setWeather(e).catch(showError));
-  $('#w-site').addEventListener('change', () => loadWeather().catch(showError));
+  $('#w-site').addEventListener('change', () => Promise.all([loadWeather(), loadMovements()]).catch(showError));
   await loadSites();
   await loadWeather();
-  await Promise.all([reloadAll(), loadHealth()]);
+  await Promise.all([reloadAll(), loadHealth(), loadMovements()]);
+  // Rankings and counts are aggregates: refresh them every 30 s rather
+  // than on every live event.
+  setInterval(() => Promise.all([loadSites(), loadMovements()]).catch(showError), 30000);
   document.body.dataset.ready = 'true';
   connectLive();
 }

@@ -43,25 +43,29 @@ type AnalyzeOptions struct {
 
 // Summary is DIR/summary.json.
 type Summary struct {
-	Video                string                            `json:"video"`
-	Camera               string                            `json:"camera"`
-	Site                 string                            `json:"site"`
-	Detector             string                            `json:"detector"`
-	FPS                  float64                           `json:"fps"`
-	Frames               int                               `json:"frames"`
-	UnreadableFrames     int64                             `json:"unreadable_frames"`
-	DroppedFrames        int64                             `json:"dropped_frames"` // offline runs process every frame: always 0
-	ProcessingSeconds    float64                           `json:"processing_s"`
-	ProcessingFPS        float64                           `json:"processing_fps"`
-	DetectorMeanMS       float64                           `json:"detector_mean_ms"`
-	DetectionsByClass    map[events.Class]int              `json:"detections_by_class"`
-	TracksByClass        map[events.Class]int              `json:"tracks_by_class"`
-	ConflictsByType      map[events.ConflictType]int       `json:"conflicts_by_type"`
-	NearMissesBySeverity map[events.Severity]int           `json:"near_misses_by_severity"`
-	Interactions         int                               `json:"interactions"`
-	Snapshots            int                               `json:"snapshots"`
-	Engine               conflict.Stats                    `json:"engine"`
-	Calibration          struct{ MaxErrorM, RMSM float64 } `json:"calibration"`
+	Video                string                      `json:"video"`
+	Camera               string                      `json:"camera"`
+	Site                 string                      `json:"site"`
+	Detector             string                      `json:"detector"`
+	FPS                  float64                     `json:"fps"`
+	Frames               int                         `json:"frames"`
+	UnreadableFrames     int64                       `json:"unreadable_frames"`
+	DroppedFrames        int64                       `json:"dropped_frames"` // offline runs process every frame: always 0
+	ProcessingSeconds    float64                     `json:"processing_s"`
+	ProcessingFPS        float64                     `json:"processing_fps"`
+	DetectorMeanMS       float64                     `json:"detector_mean_ms"`
+	DetectionsByClass    map[events.Class]int        `json:"detections_by_class"`
+	TracksByClass        map[events.Class]int        `json:"tracks_by_class"`
+	ConflictsByType      map[events.ConflictType]int `json:"conflicts_by_type"`
+	NearMissesBySeverity map[events.Severity]int     `json:"near_misses_by_severity"`
+	Interactions         int                         `json:"interactions"`
+	// VehicleMovements counts vehicle tracks by approach and movement
+	// (turning movement counts; "" where a track had no approach zone or
+	// was not seen long enough to tell its movement).
+	VehicleMovements map[string]map[string]int         `json:"vehicle_movements"`
+	Snapshots        int                               `json:"snapshots"`
+	Engine           conflict.Stats                    `json:"engine"`
+	Calibration      struct{ MaxErrorM, RMSM float64 } `json:"calibration"`
 }
 
 // Analyze runs the edge pipeline on a recorded video without NATS and
@@ -120,6 +124,7 @@ func Analyze(ctx context.Context, o AnalyzeOptions) (*Summary, error) {
 		Video: video, Camera: cam.ID, Site: cam.Site, Detector: det.Name(), FPS: fps,
 		DetectionsByClass: map[events.Class]int{}, TracksByClass: map[events.Class]int{},
 		ConflictsByType: map[events.ConflictType]int{}, NearMissesBySeverity: map[events.Severity]int{},
+		VehicleMovements: map[string]map[string]int{},
 	}
 	sum.Calibration.MaxErrorM, sum.Calibration.RMSM = rep.MaxM, rep.RMSM
 	var (
@@ -157,6 +162,15 @@ func Analyze(ctx context.Context, o AnalyzeOptions) (*Summary, error) {
 			} else {
 				sum.Interactions++
 			}
+		}
+		for _, t := range res.Ended {
+			if t.Class.Vulnerable() {
+				continue
+			}
+			if sum.VehicleMovements[t.Approach] == nil {
+				sum.VehicleMovements[t.Approach] = map[string]int{}
+			}
+			sum.VehicleMovements[t.Approach][t.Movement]++
 		}
 		for id, jpg := range res.Snapshots {
 			p := filepath.Join(o.OutDir, "snapshots", fmt.Sprintf("encounter-%d.jpg", id))

@@ -30,7 +30,8 @@ type analyzeOptions struct {
 }
 
 func runAnalyze(ctx context.Context, e env) error {
-	fs := newFlags(e, "analyze", "analyze --trajectories T.csv --out DIR [--config conflict.yaml]", `
+	fs := newFlags(e, "analyze", `analyze --trajectories T.csv --out DIR [--config conflict.yaml]
+       intersect analyze --video V.avi --camera CAM.yaml --out DIR [--camera-id ID] [--model M.onnx]`, `
 Runs the near-miss engine offline. With --trajectories, reads a ground-plane
 trajectory CSV (t_s,track_id,class,x_m,y_m,vx_mps,vy_mps,length_m,width_m,
 heading_rad; empty velocities, extents and headings are estimated) and
@@ -38,6 +39,11 @@ writes DIR/conflicts.csv (one row per encounter: TTC, PET, DRAC, distance,
 speeds, angle, type, severity) and DIR/summary.json (users by class, near
 misses by type and severity, share suppressed by the tracking-error guard,
 dropped rows and why, processing time).
+
+With --video and --camera, runs the edge pipeline on a recorded video
+instead and writes DIR/tracks.csv, DIR/tracks.mot.txt, DIR/conflicts.csv,
+DIR/snapshots/ and DIR/summary.json (detections, tracks and conflicts by
+class and type, turning movement counts by approach, processing speed).
 
 --config is YAML overriding the engine's defaults (DESIGN.md): horizon_s,
 near_miss_ttc_s, near_miss_pet_s, interaction_pet_s, drac_flag_mps2,

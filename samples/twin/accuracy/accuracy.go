@@ -91,6 +91,9 @@ type Report struct {
 	Ground    GroundReport
 	Movements MovementReport
 	Conflicts ConflictReport
+	// VehicleMovements is the pipeline's turning movement counts
+	// (edge.Summary.VehicleMovements): vehicles by approach and movement.
+	VehicleMovements map[string]map[string]int
 }
 
 // Measure renders the scene, runs the pipeline on it and compares.
@@ -174,6 +177,7 @@ func Measure(ctx context.Context, opt Options) (*Report, error) {
 	rep := &Report{
 		Seed: opt.Seed, DurationS: opt.Duration.Seconds(), Frames: sum.Frames,
 		Detector: sum.Detector, ProcessingFPS: sum.ProcessingFPS,
+		VehicleMovements: sum.VehicleMovements,
 	}
 	if rep.Detection, err = compareDetections(truthMOT, classOf, dets); err != nil {
 		return nil, err

@@ -67,6 +67,15 @@ func TestEndToEndAccuracy(t *testing.T) {
 		// The bar (seeds 2–5: 0.05–0.23 s when this was set).
 		{"median TTC error (s)", c.TTCErrS.Median, 0.3}, // 0.178 (n 2: nm1 0.27, nm3 0.08)
 	}
+	// Every scripted turn shows in the turning movement counts, under its
+	// approach: nm4's and nm1's right turns (NB, SB), nm2's and c2's left
+	// turns (NB, EB), and the through traffic.
+	tmc := rep.VehicleMovements
+	for _, want := range [][2]string{{"NB", "right"}, {"NB", "left"}, {"SB", "right"}, {"EB", "left"}, {"NB", "through"}, {"SB", "through"}} {
+		if tmc[want[0]][want[1]] < 1 {
+			t.Errorf("turning movement counts %v: no %s %s", tmc, want[0], want[1])
+		}
+	}
 	for _, f := range ceilings {
 		if !(f.got <= f.ceiling) {
 			t.Errorf("%s = %.3f, ceiling %.3f", f.name, f.got, f.ceiling)

@@ -98,13 +98,17 @@ func DefaultConfig() Config {
 		TypeMaxWaitS: 15,
 		// Beyond these a track is a tracking error, not a road user: a
 		// sprinting adult tops out near 10 m/s, a car on an urban
-		// intersection well under 40 m/s; braking above ~1.2 g is not real.
+		// intersection well under 40 m/s; braking above ~1.2 g is not real;
+		// a pedestrian's speed changes by under ~4 m/s² over half a second
+		// even breaking into a run (a walker's track swinging faster is two
+		// walkers merged into one blob: on the twin one such swing made a
+		// false pedestrian–cyclist near miss).
 		MaxSpeedMPS: map[events.Class]float64{
 			events.Pedestrian: 10, events.Bicycle: 20, events.Motorcycle: 50,
 			events.Car: 50, events.Bus: 35, events.Truck: 35,
 		},
 		MaxAccelMPS2: map[events.Class]float64{
-			events.Pedestrian: 8, events.Bicycle: 8, events.Motorcycle: 12,
+			events.Pedestrian: 4.5, events.Bicycle: 8, events.Motorcycle: 12,
 			events.Car: 12, events.Bus: 8, events.Truck: 8,
 		},
 		Extents: tracker.DefaultExtents(),

@@ -46,13 +46,22 @@ func demoCameraFiles(ctx context.Context, samplesDir, dataDir string, log *slog.
 }
 
 // ensureTwin renders the demo intersection into dir unless a complete
-// render is already there, and returns its camera config. It renders into a
-// temporary directory and renames it, so an interrupted render is never
-// mistaken for a finished one.
+// render of the current scene (twin.Stamp) is already there, and returns
+// its camera config. It renders into a temporary directory and renames it,
+// so an interrupted render is never mistaken for a finished one, and a
+// render cached by an older version is made again.
 func ensureTwin(ctx context.Context, dir string, log *slog.Logger) (string, error) {
 	cfg := filepath.Join(dir, "camera.yaml")
-	if _, err := os.Stat(cfg); err == nil {
+	opt := twin.Options{Seed: twinSeed, OutDir: dir}
+	want, err := twin.Stamp(opt)
+	if err != nil {
+		return "", err
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, twin.StampFile)); err == nil && string(got) == want {
 		return cfg, nil
+	}
+	if _, err := os.Stat(cfg); err == nil {
+		log.Info("the cached demo intersection is from another version of the scene; rendering it again", "dir", dir)
 	}
 	tmp := dir + ".rendering"
 	if err := os.RemoveAll(tmp); err != nil {
@@ -60,7 +69,8 @@ func ensureTwin(ctx context.Context, dir string, log *slog.Logger) (string, erro
 	}
 	log.Info("rendering the demo intersection (first run only)", "dir", dir)
 	start := time.Now()
-	res, err := twin.Render(ctx, twin.Options{Seed: twinSeed, OutDir: tmp, Log: log.With("part", "twin")})
+	opt.OutDir, opt.Log = tmp, log.With("part", "twin")
+	res, err := twin.Render(ctx, opt)
 	if err != nil {
 		os.RemoveAll(tmp)
 		return "", fmt.Errorf("rendering the demo intersection: %w", err)

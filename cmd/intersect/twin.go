@@ -32,6 +32,8 @@ Writes into DIR:
                        detector, exact calibration points, zones
   truth_conflicts.csv  the conflict engine run on the true trajectories
   truth_scripted.csv   the scripted encounters and their TTC/PET
+  twin.version         what was rendered (scene version, seed, duration,
+                       fps, size), written last
 The same seed gives the same bytes.`)
 	out := fs.String("out", "", "output directory (required)")
 	seed := fs.Uint64("seed", 1, "seed of the background traffic and colours")

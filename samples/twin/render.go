@@ -30,7 +30,23 @@ const (
 	CameraFile    = "camera.yaml"         // edge camera configuration (twin-1)
 	ConflictsFile = "truth_conflicts.csv" // the engine on the true trajectories
 	ScriptedFile  = "truth_scripted.csv"  // the planned encounters and their measures
+	StampFile     = "twin.version"        // what was rendered (Stamp), written last
 )
+
+// SceneVersion names the scene's script, camera and renderer: bump it when
+// a change alters what is drawn or its truth, so that a render cached from
+// an earlier version (the demo's) is made again.
+const SceneVersion = 2
+
+// Stamp says what Render(opt) draws; a render is complete and current when
+// its StampFile holds exactly this.
+func Stamp(opt Options) (string, error) {
+	if err := opt.defaults(); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("intersect twin scene v%d seed %d duration %s fps %g size %dx%d\n",
+		SceneVersion, opt.Seed, opt.Duration, opt.FPS, opt.Width, opt.Height), nil
+}
 
 // Options choose what to render. Zero values take the defaults.
 type Options struct {
@@ -303,6 +319,10 @@ func Render(ctx context.Context, opt Options) (*Result, error) {
 		return nil, err
 	}
 	if err := writeFile(file(ScriptedFile), func(w io.Writer) error { return writeScripted(w, sc.Scripted) }); err != nil {
+		return nil, err
+	}
+	stamp, _ := Stamp(opt) // opt passed defaults above
+	if err := writeFile(file(StampFile), func(w io.Writer) error { _, err := io.WriteString(w, stamp); return err }); err != nil {
 		return nil, err
 	}
 	log.Info("twin rendered", "dir", opt.OutDir, "frames", n, "agents", len(sc.Agents),

@@ -84,7 +84,9 @@ type Worker struct {
 	suppressed float64
 	reconnects int
 	dropped    int64
-	src        *capture.Source
+	// droppedAtHealth is dropped at the last health report.
+	droppedAtHealth int64
+	src             *capture.Source
 }
 
 // NewWorker checks the camera's calibration and opens its outbox.
@@ -374,7 +376,8 @@ func (w *Worker) Health() *events.CameraHealth {
 			h.FPSOut = float64(w.framesOut) / sec
 		}
 	}
-	w.framesIn, w.framesOut, w.lastHealth = 0, 0, now
+	framesIn, dropped := w.framesIn, w.dropped-w.droppedAtHealth
+	w.framesIn, w.framesOut, w.lastHealth, w.droppedAtHealth = 0, 0, now, w.dropped
 	h.FramesIn = w.totalIn
 	if len(w.latencies) > 0 {
 		l := append([]time.Duration(nil), w.latencies...)
@@ -384,7 +387,10 @@ func (w *Worker) Health() *events.CameraHealth {
 	}
 	obs := w.ob.Stats()
 	h.OutboxEvents, h.OutboxOldest = obs.Events, obs.Oldest
-	if h.Status == events.CameraOK && (w.dropped > 0 || obs.Oldest > time.Minute) {
+	// Degraded: this interval dropped more than 1 % of its frames (the
+	// detector cannot keep up), or events wait in the outbox. A frame
+	// dropped once, long ago, is not a state.
+	if h.Status == events.CameraOK && (dropped*100 > framesIn || obs.Oldest > time.Minute) {
 		h.Status = events.CameraDegraded
 	}
 	return h

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -140,4 +141,41 @@ func TestWorkerNATSOutage(t *testing.T) {
 		t.Error("no health report showed events waiting in the outbox during the outage")
 	}
 	t.Logf("worker through a %s outage: %d events (%v) each exactly once; outbox peaked at %d", outage, len(count), kinds, maxOutbox)
+}
+
+type nopPublisher struct{}
+
+func (nopPublisher) Publish(context.Context, string, string, []byte) error { return nil }
+
+// TestHealthDegradedOnlyWhileDropping: a camera is degraded while it drops
+// more than 1 % of an interval's frames, and ok again in the next interval
+// that drops none (a frame dropped once does not mark it for good).
+func TestHealthDegradedOnlyWhileDropping(t *testing.T) {
+	f, err := camera.Load(filepath.Join(testenv.RepoRoot(), "samples", "cameras", "vtest.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewWorker(&f.Cameras[0], WorkerOptions{DataDir: t.TempDir(), Publisher: nopPublisher{}, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	interval := func(in, dropped int64) events.CameraStatus {
+		w.mu.Lock()
+		w.framesIn, w.totalIn, w.dropped = in, w.totalIn+in, w.dropped+dropped
+		w.mu.Unlock()
+		return w.Health().Status
+	}
+	for i, tc := range []struct {
+		in, dropped int64
+		want        events.CameraStatus
+	}{
+		{70, 0, events.CameraOK},
+		{70, 5, events.CameraDegraded}, // 7 % of the interval
+		{70, 0, events.CameraOK},       // recovered
+		{1000, 1, events.CameraOK},     // 0.1 %: noise
+	} {
+		if got := interval(tc.in, tc.dropped); got != tc.want {
+			t.Errorf("interval %d (%d frames, %d dropped): %s, want %s", i, tc.in, tc.dropped, got, tc.want)
+		}
+	}
 }

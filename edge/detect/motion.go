@@ -308,8 +308,16 @@ func (m *Motion) applyReference(src gocv.Mat) {
 		still.Close()
 		ghosts = append(ghosts, g)
 	}
+	// A zone MOG2 never relearns (something keeps moving there) must not
+	// make the list grow without end.
+	if len(ghosts) > maxGhostZones {
+		ghosts = append(ghosts[:0], ghosts[len(ghosts)-maxGhostZones:]...)
+	}
 	m.ghosts = ghosts
 }
+
+// maxGhostZones bounds the ghost zones kept, newest first.
+const maxGhostZones = 64
 
 // changedIn returns, for box r, 255 where the frame differs from the
 // reference by more than ChangeThreshold grey levels. The caller closes it.

@@ -14,6 +14,10 @@ type Input struct {
 	Weather    events.Condition // empty means dry
 	NearMisses []*events.NearMiss
 	Tracks     []*events.TrackSummary
+	// VehicleCounts are vehicles counted per clock hour, approach and
+	// movement, for callers that keep counts rather than every vehicle's
+	// summary (the live advisor); vehicles in Tracks count too.
+	VehicleCounts []VehicleCount
 	// Pending are recommendations not yet deployed, rejected or expired;
 	// no new one may set an object they set.
 	Pending []*events.Recommendation
@@ -62,6 +66,7 @@ func (a *Advisor) Evaluate(in Input) (Result, error) {
 		return Result{}, fmt.Errorf("evaluating plan for %s: unknown weather %q", p.Site, w)
 	}
 	o := observe(p, in.At, in.NearMisses, in.Tracks)
+	o.addCounts(in.VehicleCounts)
 	var res Result
 	var cands []*candidate
 	add := func(rule string, phase int, c *candidate, skip string) {

@@ -3,6 +3,7 @@ package signals
 import (
 	"crypto/ed25519"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -310,4 +311,100 @@ func BenchmarkEvaluate(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "evaluations/s")
+}
+
+// vehicles are n track summaries of cars on approach making movement,
+// spread over the hour before at.
+func vehicles(at time.Time, approach, movement string, n int) []*events.TrackSummary {
+	out := make([]*events.TrackSummary, n)
+	for i := range out {
+		t := at.Add(-time.Duration(i+1) * time.Hour / time.Duration(n+1))
+		out[i] = &events.TrackSummary{
+			Header: events.NewHeader(events.KindTrack, "demo", "cam-1", t),
+			Track:  int64(5000 + i), Class: events.Car, Start: t.Add(-6 * time.Second), End: t,
+			Frames: 90, DistanceM: 60, MeanSpeedMPS: 10, Approach: approach, Movement: movement,
+		}
+	}
+	return out
+}
+
+// TestCycleFromCountedFlows: with webster.observed, the cycle rule takes
+// the critical lane group's flow from the counts of the busiest hour (the
+// busiest approach of the group), says so in its rationale and evidence,
+// and keeps the design volume while the busiest hour counted fewer than
+// rules.min_observed_vehicles.
+func TestCycleFromCountedFlows(t *testing.T) {
+	p := demoPlan(t)
+	p.Phases[1].Webster.Observed = &ObservedFlow{Approaches: []string{"NB", "SB"}, Movements: []string{"through", "right"}}
+	a := &Advisor{Plan: p}
+	// Design flows: Y = 150/1700 + 900/3400 + 130/1700 + 900/3600 = 0.679,
+	// L = 16 s, C0 = 29 / 0.321 = 90.4 s: the 90 s cycle stands.
+	peak := evalAt.Add(-26 * time.Hour).Truncate(time.Hour).Add(time.Hour) // a whole clock hour yesterday
+	var tracks []*events.TrackSummary
+	tracks = append(tracks, vehicles(peak, "NB", "through", 1300)...)
+	tracks = append(tracks, vehicles(peak, "NB", "right", 200)...)
+	tracks = append(tracks, vehicles(peak, "SB", "through", 800)...)
+	tracks = append(tracks, vehicles(evalAt, "NB", "through", 700)...) // a quieter hour
+	tracks = append(tracks, vehicles(peak, "NB", "left", 400)...)      // not the group's movement
+	res, err := a.Evaluate(Input{At: evalAt, Weather: events.Dry, Tracks: tracks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := byRule(res.Recommendations, RuleCycle, 0)
+	if c == nil {
+		t.Fatalf("no cycle recommendation from counted flows; skipped %+v", res.Skipped)
+	}
+	// Counted: NB 1300 + 200 = 1500 veh/h (SB 800 is not critical):
+	// Y = 0.0882 + 0.4412 + 0.0765 + 0.25 = 0.856, C0 = 29 / 0.144 = 201 s,
+	// capped by the 150 s maximum and stepped 30 s from 90.
+	if c.Changes[0].Object != ObjCycle || c.Changes[0].Proposed != 120 {
+		t.Errorf("cycle change %+v, want 90 → 120 s", c.Changes[0])
+	}
+	if got := c.Evidence.Inputs["phase_2_flow_vph"]; got != "1500 counted" {
+		t.Errorf("phase 2 flow input %q, want \"1500 counted\"", got)
+	}
+	if !strings.Contains(c.Rationale, "phase 2 1500 veh/h counted") || !strings.Contains(c.Rationale, "design 900") {
+		t.Errorf("rationale does not say where the flow came from: %s", c.Rationale)
+	}
+	if WeatherDriven(c) {
+		t.Error("a dry-weather cycle from counts is marked weather-driven")
+	}
+
+	// Too few counted in the busiest hour: the design volume stands.
+	res, _ = a.Evaluate(Input{At: evalAt, Weather: events.Dry, Tracks: vehicles(peak, "NB", "through", 60)})
+	if c := byRule(res.Recommendations, RuleCycle, 0); c != nil {
+		t.Errorf("60 counted vehicles (minimum %d) moved the cycle: %+v", p.Rules.MinObservedVehicles, c.Changes)
+	}
+
+	// Counts given as hourly totals (the live advisor's form) count alike.
+	res, _ = a.Evaluate(Input{At: evalAt, Weather: events.Dry, VehicleCounts: []VehicleCount{
+		{Hour: peak.Add(-time.Hour), Approach: "NB", Movement: "through", Vehicles: 1300},
+		{Hour: peak.Add(-time.Hour), Approach: "NB", Movement: "right", Vehicles: 200},
+	}})
+	if c := byRule(res.Recommendations, RuleCycle, 0); c == nil || c.Evidence.Inputs["phase_2_flow_vph"] != "1500 counted" {
+		t.Errorf("hourly counts: %+v", c)
+	}
+}
+
+func TestObservedFlowValidation(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "signals", "testdata", "plan.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := string(b)
+	const line = "webster: {design_volume_vph: 900, saturation_flow_vph: 3400, lost_time_s: 4}"
+	for obs, want := range map[string]string{
+		"{approaches: [NB, XB], movements: [through]}": "phases[1].webster.observed.approaches[1]",
+		"{approaches: [NB], movements: [sideways]}":    "phases[1].webster.observed.movements[0]",
+		"{approaches: [], movements: [through]}":       "phases[1].webster.observed.approaches",
+	} {
+		y := strings.Replace(base, line, strings.TrimSuffix(line, "}")+", observed: "+obs+"}", 1)
+		if _, err := ParsePlan([]byte(y)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("observed %s: error %v, want one naming %s", obs, err, want)
+		}
+	}
+	y := strings.Replace(base, line, strings.TrimSuffix(line, "}")+", observed: {approaches: [NB, SB], movements: [through, right]}}", 1)
+	if _, err := ParsePlan([]byte(y)); err != nil {
+		t.Errorf("a valid observed block: %v", err)
+	}
 }

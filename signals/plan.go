@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -85,6 +86,10 @@ type RuleConfig struct {
 	// SafetyValidityDays is how long a conflict-driven recommendation stays
 	// valid (days).
 	SafetyValidityDays float64 `yaml:"safety_validity_days"`
+	// MinObservedVehicles is how many vehicles a phase's critical lane
+	// group must have counted in its busiest hour before the cycle rule
+	// uses that count instead of the design volume (webster.observed).
+	MinObservedVehicles int `yaml:"min_observed_vehicles"`
 }
 
 // Phase is one NEMA phase: its vehicle movements, its crosswalk and its
@@ -132,6 +137,25 @@ type Webster struct {
 	DesignVolumeVPH   float64 `yaml:"design_volume_vph"`
 	SaturationFlowVPH float64 `yaml:"saturation_flow_vph"`
 	LostTimeS         float64 `yaml:"lost_time_s"`
+	// Observed, when set, lets the cameras' counts stand in for the design
+	// volume: in the busiest clock hour, the vehicles of the busiest of
+	// these approaches making these movements (the critical lane group,
+	// whose saturation flow saturation_flow_vph is), once at least
+	// rules.min_observed_vehicles were counted.
+	Observed *ObservedFlow `yaml:"observed"`
+}
+
+// ObservedFlow says which counted vehicles make a phase's lane groups:
+// one per approach, of the movements named.
+type ObservedFlow struct {
+	Approaches []string `yaml:"approaches"` // NB, SB, EB, WB
+	Movements  []string `yaml:"movements"`  // through, left, right
+}
+
+// counts reports whether a vehicle on approach a making movement m is in
+// the group.
+func (f *ObservedFlow) counts(a, m string) bool {
+	return slices.Contains(f.Approaches, a) && slices.Contains(f.Movements, m)
 }
 
 // TODPlan is a time-of-day window the controller runs a pattern in.
@@ -158,6 +182,7 @@ var defaultMaxStep = Maxima{WalkS: 5, PedClearanceS: 10, YellowS: 1.5, RedCleara
 var defaultRules = RuleConfig{
 	LPIThresholdPer1000: 5, MinCrossingPeds: 200, MinConflicts: 5, MinSpeedSamples: 30,
 	RTORShare: 0.5, CycleChangeMinS: 5, LookbackH: 24 * 28, WeatherValidityH: 6, SafetyValidityDays: 90,
+	MinObservedVehicles: 100,
 }
 
 // LoadPlan reads and validates a timing plan YAML file.
@@ -225,6 +250,9 @@ func (p *Plan) fillDefaults() {
 	}
 	if r.MinConflicts == 0 {
 		r.MinConflicts = d.MinConflicts
+	}
+	if r.MinObservedVehicles == 0 {
+		r.MinObservedVehicles = d.MinObservedVehicles
 	}
 	if r.MinSpeedSamples == 0 {
 		r.MinSpeedSamples = d.MinSpeedSamples
@@ -325,6 +353,9 @@ func (p *Plan) Validate() error {
 	}
 	if r.MinConflicts < 1 {
 		e.add("rules.min_conflicts", "must be >= 1")
+	}
+	if r.MinObservedVehicles < 1 {
+		e.add("rules.min_observed_vehicles", "must be >= 1")
 	}
 	if r.MinSpeedSamples < 1 {
 		e.add("rules.min_walking_speed_samples", "must be >= 1")
@@ -468,6 +499,25 @@ func (p *Plan) Validate() error {
 			e.positive(wp+".lost_time_s", w.LostTimeS)
 			if w.DesignVolumeVPH >= w.SaturationFlowVPH && w.SaturationFlowVPH > 0 {
 				e.add(wp+".design_volume_vph", "%v must be below saturation_flow_vph %v", w.DesignVolumeVPH, w.SaturationFlowVPH)
+			}
+			if o := w.Observed; o != nil {
+				op := wp + ".observed"
+				if len(o.Approaches) == 0 {
+					e.add(op+".approaches", "name at least one of NB, SB, EB, WB")
+				}
+				for j, a := range o.Approaches {
+					if !slices.Contains([]string{"NB", "SB", "EB", "WB"}, a) {
+						e.add(fmt.Sprintf("%s.approaches[%d]", op, j), "%q is not one of NB, SB, EB, WB", a)
+					}
+				}
+				if len(o.Movements) == 0 {
+					e.add(op+".movements", "name at least one of through, left, right")
+				}
+				for j, m := range o.Movements {
+					if !slices.Contains([]string{"through", "left", "right"}, m) {
+						e.add(fmt.Sprintf("%s.movements[%d]", op, j), "%q is not one of through, left, right", m)
+					}
+				}
 			}
 		}
 		splitSum += ph.SplitS

@@ -61,6 +61,9 @@ func randomPlan(rng *rand.Rand) *Plan {
 			blank++
 		}
 		ph.Webster = &Webster{DesignVolumeVPH: 50 + rng.Float64()*500, SaturationFlowVPH: 1500 + rng.Float64()*2500, LostTimeS: 3 + rng.Float64()*2}
+		if rng.IntN(2) == 0 { // the cycle rule on counted flows
+			ph.Webster.Observed = &ObservedFlow{Approaches: ph.Approaches, Movements: ph.Movements}
+		}
 		cycle += ph.SplitS
 		p.Phases = append(p.Phases, ph)
 	}
@@ -72,7 +75,7 @@ func randomPlan(rng *rand.Rand) *Plan {
 	return p
 }
 
-func randomHistory(rng *rand.Rand, p *Plan, at time.Time) ([]*events.NearMiss, []*events.TrackSummary) {
+func randomHistory(rng *rand.Rand, p *Plan, at time.Time) ([]*events.NearMiss, []*events.TrackSummary, []VehicleCount) {
 	var zones []string
 	for _, ph := range p.Phases {
 		for _, c := range ph.Crosswalks {
@@ -92,7 +95,16 @@ func randomHistory(rng *rand.Rand, p *Plan, at time.Time) ([]*events.NearMiss, [
 		slow := 0.5 + rng.Float64()
 		tracks = append(tracks, crossings(at, z, rng.IntN(400), func(int) float64 { return slow + rng.Float64()*0.8 })...)
 	}
-	return nms, tracks
+	// Counted vehicles: from none to more than any lane group can carry.
+	var counts []VehicleCount
+	for i, k := 0, rng.IntN(30); i < k; i++ {
+		counts = append(counts, VehicleCount{
+			Hour:     HourOf(at.Add(-time.Duration(rng.IntN(30*24)) * time.Hour)),
+			Approach: approaches[rng.IntN(4)], Movement: []string{"through", "left", "right"}[rng.IntN(3)],
+			Vehicles: rng.IntN(2500),
+		})
+	}
+	return nms, tracks, counts
 }
 
 // oracle checks a recommendation against the plan directly from the rules
@@ -191,9 +203,9 @@ func TestPropertyEnvelope(t *testing.T) {
 		}
 		plans++
 		at := time.Date(2026, 11, 1+rng.IntN(28), rng.IntN(24), 0, 0, 0, time.UTC)
-		nms, tracks := randomHistory(rng, p, at)
+		nms, tracks, counts := randomHistory(rng, p, at)
 		a := &Advisor{Plan: p, Key: priv}
-		in := Input{At: at, Weather: conds[rng.IntN(len(conds))], NearMisses: nms, Tracks: tracks}
+		in := Input{At: at, Weather: conds[rng.IntN(len(conds))], NearMisses: nms, Tracks: tracks, VehicleCounts: counts}
 		res, err := a.Evaluate(in)
 		if err != nil {
 			t.Fatalf("plan %d: %v", i, err)

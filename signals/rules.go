@@ -45,6 +45,59 @@ type observations struct {
 	// windowCrossings counts crossing pedestrians per time-of-day window
 	// (by name; "" outside every window).
 	windowCrossings map[string]int
+	// vehicles counts vehicles per clock hour, approach and movement.
+	vehicles map[flowKey]int
+}
+
+// VehicleCount is how many vehicles on one approach making one movement
+// were counted in one clock hour.
+type VehicleCount struct {
+	Hour     time.Time // the hour's start
+	Approach string    // NB, SB, EB, WB
+	Movement string    // through, left, right
+	Vehicles int
+}
+
+type flowKey struct {
+	hour               time.Time
+	approach, movement string
+}
+
+// HourOf is the start of the clock hour holding t (UTC hours: the counts'
+// bucket, whatever the plan's time zone).
+func HourOf(t time.Time) time.Time { return t.UTC().Truncate(time.Hour) }
+
+func (o *observations) addCounts(cs []VehicleCount) {
+	for _, c := range cs {
+		h := HourOf(c.Hour)
+		if h.Before(HourOf(o.from)) || h.After(o.to) || c.Vehicles <= 0 {
+			continue
+		}
+		o.vehicles[flowKey{h, c.Approach, c.Movement}] += c.Vehicles
+	}
+}
+
+// peakFlow is the critical lane group's flow in the busiest clock hour:
+// for each hour, the count of the busiest of f's approaches (its vehicles
+// making f's movements); the largest of these, and its hour.
+func (o *observations) peakFlow(f *ObservedFlow) (int, time.Time) {
+	type hourApproach struct {
+		hour     time.Time
+		approach string
+	}
+	per := map[hourApproach]int{}
+	for k, n := range o.vehicles {
+		if f.counts(k.approach, k.movement) {
+			per[hourApproach{k.hour, k.approach}] += n
+		}
+	}
+	best, at := 0, time.Time{}
+	for k, n := range per {
+		if n > best || n == best && k.hour.Before(at) {
+			best, at = n, k.hour
+		}
+	}
+	return best, at
 }
 
 // Walking speeds outside this band are not walking: people standing in the
@@ -59,6 +112,7 @@ func observe(p *Plan, at time.Time, nms []*events.NearMiss, tracks []*events.Tra
 	o := observations{
 		from: at.Add(-time.Duration(p.Rules.LookbackH * float64(time.Hour))), to: at,
 		crossings: map[string]int{}, speeds: map[string][]float64{}, windowCrossings: map[string]int{},
+		vehicles: map[flowKey]int{},
 	}
 	in := func(h *events.Header) bool {
 		return h.Site == p.Site && !h.Time.Before(o.from) && !h.Time.After(o.to)
@@ -69,6 +123,10 @@ func observe(p *Plan, at time.Time, nms []*events.NearMiss, tracks []*events.Tra
 		}
 	}
 	for _, t := range tracks {
+		if in(&t.Header) && !t.Class.Vulnerable() && t.Approach != "" && t.Movement != "" {
+			o.vehicles[flowKey{HourOf(t.Time), t.Approach, t.Movement}]++
+			continue
+		}
 		if !in(&t.Header) || t.Class != events.Pedestrian || t.Crosswalk == "" {
 			continue
 		}
@@ -333,9 +391,27 @@ func cycleRule(p *Plan, w events.Condition, clear map[int][2]float64, o observat
 	n := len(p.Phases)
 	ratios, lost, mins := make([]float64, n), make([]float64, n), make([]float64, n)
 	var Y, L, minSum float64
+	var flowNotes []string
+	inputs := map[string]string{}
 	for i := range p.Phases {
 		ph := &p.Phases[i]
-		ratios[i] = ph.Webster.DesignVolumeVPH / (ph.Webster.SaturationFlowVPH * f.SatFlowFactor)
+		q := ph.Webster.DesignVolumeVPH
+		if obs := ph.Webster.Observed; obs != nil {
+			n, hour := o.peakFlow(obs)
+			key := fmt.Sprintf("phase_%d_flow_vph", ph.Number)
+			if n >= p.Rules.MinObservedVehicles {
+				q = float64(n)
+				flowNotes = append(flowNotes, fmt.Sprintf("phase %d %d veh/h counted (busiest of %s, %s, in the hour from %s; design %s)",
+					ph.Number, n, strings.Join(obs.Approaches, "/"), strings.Join(obs.Movements, "+"), hour.In(p.Location()).Format("2006-01-02 15:04"), fmtS(ph.Webster.DesignVolumeVPH)))
+				inputs[key] = fmtS(q) + " counted"
+			} else {
+				inputs[key] = fmtS(q) + " design"
+				if n > 0 {
+					inputs[key] += fmt.Sprintf(" (busiest hour counted %d, minimum %d)", n, p.Rules.MinObservedVehicles)
+				}
+			}
+		}
+		ratios[i] = q / (ph.Webster.SaturationFlowVPH * f.SatFlowFactor)
 		lost[i] = ph.Webster.LostTimeS
 		y, r := ph.YellowS, ph.RedClearanceS
 		if c, ok := clear[ph.Number]; ok { // clearance this evaluation also proposes
@@ -371,16 +447,27 @@ func cycleRule(p *Plan, w events.Condition, clear map[int][2]float64, o observat
 	}
 	rat := fmt.Sprintf("Webster in %s conditions: saturation flow × %s gives Y = %.3f, L = %s s, C₀ = (1.5 L + 5) / (1 − Y) = %s s; with the phases' minimum splits the cycle should be %s s (now %s s). Splits: %s.",
 		w, fmtS(f.SatFlowFactor), Y, fmtS(L), fmtS(c0), fmtS(want), fmtS(p.CycleS), strings.Join(parts, ", "))
+	if len(flowNotes) > 0 {
+		rat += " Flows: " + strings.Join(flowNotes, "; ") + "."
+	}
 	if cut {
 		rat += fmt.Sprintf(" Step limited to %s s.", fmtS(cycle))
 	}
 	return &candidate{
 		rule: RuleCycle, changes: changes, rationale: rat, weatherDriven: w != events.Dry,
-		evidence: events.Evidence{From: o.from, To: o.to, Inputs: map[string]string{
-			"weather": string(w), "flow_ratio_sum": fmt.Sprintf("%.3f", Y), "lost_time_s": fmtS(L), "webster_cycle_s": fmtS(c0)}},
+		evidence: events.Evidence{From: o.from, To: o.to, Inputs: mergeInputs(inputs, map[string]string{
+			"weather": string(w), "flow_ratio_sum": fmt.Sprintf("%.3f", Y), "lost_time_s": fmtS(L), "webster_cycle_s": fmtS(c0)})},
 		effect:   events.Effect{Description: "cycle near Webster's minimum-delay optimum for the flows the weather allows", Source: "Webster 1958, Road Research Technical Paper 39; " + f.Source},
 		validFor: time.Duration(p.Rules.WeatherValidityH * float64(time.Hour)),
 	}, ""
+}
+
+// mergeInputs returns b with a's entries added.
+func mergeInputs(a, b map[string]string) map[string]string {
+	for k, v := range a {
+		b[k] = v
+	}
+	return b
 }
 
 // shareSplits shares a whole-second cycle among phases by flow ratio, each

@@ -336,25 +336,39 @@ func (a *Advisor) seed(ctx context.Context) error {
 	}
 	// Track summaries page by time, newest first; the page boundary is
 	// read twice (To is exclusive) and the duplicates dropped by ID.
-	to := now.Add(time.Second)
-	for {
-		ts, err := a.st.TrackSummaries(ctx, store.TrackQuery{Site: site, From: from, To: to, Class: events.Pedestrian, Limit: store.MaxLimit})
-		if err != nil {
-			return fmt.Errorf("advisor: reading track summaries of %s from the store: %w", site, err)
-		}
-		added := 0
-		a.mu.Lock()
-		for i := range ts {
-			if a.hist.add(&ts[i], now) {
-				added++
+	// Pedestrians are the crossings; vehicles the counted flows.
+	var vehicles int
+	for _, class := range []events.Class{events.Pedestrian, events.Car, events.Bus, events.Truck, events.Motorcycle} {
+		to := now.Add(time.Second)
+		for {
+			ts, err := a.st.TrackSummaries(ctx, store.TrackQuery{Site: site, From: from, To: to, Class: class, Limit: store.MaxLimit})
+			if err != nil {
+				return fmt.Errorf("advisor: reading %s track summaries of %s from the store: %w", class, site, err)
 			}
+			added := 0
+			a.mu.Lock()
+			for i := range ts {
+				if a.hist.add(&ts[i], now) {
+					added++
+				}
+			}
+			a.mu.Unlock()
+			if class == events.Pedestrian {
+				tracks += added
+			} else {
+				vehicles += added
+			}
+			// Vehicles without a movement are read but not kept, so the
+			// paging stops on no progress in time, not on nothing added.
+			if len(ts) < store.MaxLimit {
+				break
+			}
+			next := ts[len(ts)-1].Time.Add(time.Microsecond)
+			if !next.Before(to) {
+				break
+			}
+			to = next
 		}
-		a.mu.Unlock()
-		tracks += added
-		if len(ts) < store.MaxLimit || added == 0 {
-			break
-		}
-		to = ts[len(ts)-1].Time.Add(time.Microsecond)
 	}
 	w, err := a.st.LatestWeather(ctx, site)
 	switch {
@@ -365,7 +379,7 @@ func (a *Advisor) seed(ctx context.Context) error {
 	case !errors.Is(err, store.ErrNotFound):
 		return fmt.Errorf("advisor: reading the latest weather of %s: %w", site, err)
 	}
-	a.log.Info("window seeded from the store", "near_misses", nms, "crossings", tracks, "weather", a.Weather())
+	a.log.Info("window seeded from the store", "near_misses", nms, "crossings", tracks, "counted_vehicles", vehicles, "weather", a.Weather())
 	return nil
 }
 
@@ -489,7 +503,7 @@ func (a *Advisor) Evaluate(ctx context.Context) (Report, error) {
 	now := a.cfg.Now()
 	a.mu.Lock()
 	a.hist.prune(now)
-	nms, tracks := a.hist.snapshot()
+	nms, tracks, counts := a.hist.snapshot()
 	cond := a.condition()
 	obs := "no observation yet"
 	if a.weather != nil {
@@ -600,7 +614,7 @@ func (a *Advisor) Evaluate(ctx context.Context) (Report, error) {
 		out = append(out, rb)
 	}
 
-	res, err := a.core.Evaluate(signals.Input{At: now, Weather: cond, NearMisses: nms, Tracks: tracks, Pending: pending})
+	res, err := a.core.Evaluate(signals.Input{At: now, Weather: cond, NearMisses: nms, Tracks: tracks, VehicleCounts: counts, Pending: pending})
 	if err != nil {
 		return rep, err
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/intersect-oss/intersect/events"
+	"github.com/intersect-oss/intersect/signals"
 )
 
 // history is the advisor's sliding window of the events its rules read.
@@ -18,13 +19,19 @@ type history struct {
 	seen   map[string]time.Time // event ID → event time, for dedupe
 	nms    []*events.NearMiss
 	tracks []*events.TrackSummary
+	// vehicles counts vehicle track summaries by clock hour, approach and
+	// movement (the cycle rule's observed flows): counts, not summaries,
+	// since vehicles are most of the tracks. vseen dedupes them.
+	vehicles map[signals.VehicleCount]int
+	vseen    map[string]time.Time
 	// dropped counts events evicted by the count bound (not by age): when
 	// it grows, the window holds less than it says and rates are low.
 	dropped int
 }
 
 func newHistory(window time.Duration, max int) *history {
-	return &history{window: window, max: max, seen: map[string]time.Time{}}
+	return &history{window: window, max: max, seen: map[string]time.Time{},
+		vehicles: map[signals.VehicleCount]int{}, vseen: map[string]time.Time{}}
 }
 
 // add keeps ev if it is one the rules read, is inside the window at now and
@@ -38,8 +45,16 @@ func (h *history) add(ev events.Event, now time.Time) bool {
 	case *events.NearMiss:
 		h.nms = append(h.nms, e)
 	case *events.TrackSummary:
-		// Only crossing pedestrians count (exposure and walking speeds);
-		// vehicles are most of the tracks, so this is most of the saving.
+		if !e.Class.Vulnerable() && e.Approach != "" && e.Movement != "" {
+			if _, dup := h.vseen[hd.ID]; dup {
+				return false
+			}
+			h.vseen[hd.ID] = hd.Time
+			h.vehicles[signals.VehicleCount{Hour: signals.HourOf(hd.Time), Approach: e.Approach, Movement: e.Movement}]++
+			return true
+		}
+		// Crossing pedestrians are kept whole (exposure and walking
+		// speeds); other tracks are not read.
 		if e.Class != events.Pedestrian || e.Crosswalk == "" {
 			return false
 		}
@@ -57,6 +72,31 @@ func (h *history) prune(now time.Time) {
 	from := now.Add(-h.window)
 	h.nms = pruneSlice(h.nms, from, h.max, h.seen, &h.dropped)
 	h.tracks = pruneSlice(h.tracks, from, h.max, h.seen, &h.dropped)
+	for k := range h.vehicles {
+		if k.Hour.Add(time.Hour).Before(from) {
+			delete(h.vehicles, k)
+		}
+	}
+	for id, t := range h.vseen {
+		if t.Before(from) {
+			delete(h.vseen, id)
+		}
+	}
+	if h.max > 0 && len(h.vseen) > h.max {
+		// The dedupe memory is bounded too: forget the oldest IDs (their
+		// counts stay; only a redelivery that old could count twice).
+		ts := make([]time.Time, 0, len(h.vseen))
+		for _, t := range h.vseen {
+			ts = append(ts, t)
+		}
+		sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
+		cut := ts[len(ts)-h.max]
+		for id, t := range h.vseen {
+			if t.Before(cut) {
+				delete(h.vseen, id)
+			}
+		}
+	}
 }
 
 func pruneSlice[T events.Event](xs []T, from time.Time, max int, seen map[string]time.Time, dropped *int) []T {
@@ -87,6 +127,11 @@ func pruneSlice[T events.Event](xs []T, from time.Time, max int, seen map[string
 
 // snapshot returns copies of the slices, safe to hand to an evaluation
 // while new events keep arriving.
-func (h *history) snapshot() ([]*events.NearMiss, []*events.TrackSummary) {
-	return append([]*events.NearMiss(nil), h.nms...), append([]*events.TrackSummary(nil), h.tracks...)
+func (h *history) snapshot() ([]*events.NearMiss, []*events.TrackSummary, []signals.VehicleCount) {
+	counts := make([]signals.VehicleCount, 0, len(h.vehicles))
+	for k, n := range h.vehicles {
+		k.Vehicles = n
+		counts = append(counts, k)
+	}
+	return append([]*events.NearMiss(nil), h.nms...), append([]*events.TrackSummary(nil), h.tracks...), counts
 }

@@ -215,3 +215,51 @@ func TestFileWeather(t *testing.T) {
 		}
 	}
 }
+
+// TestHistoryCountsVehicles: vehicles with an approach and a movement are
+// counted per clock hour (once per event ID), handed to the rules as
+// counts, and leave the window with their hour.
+func TestHistoryCountsVehicles(t *testing.T) {
+	h := newHistory(24*time.Hour, 0)
+	car := func(at time.Time, approach, movement string) *events.TrackSummary {
+		ts := track(at, events.Car, "")
+		ts.Approach, ts.Movement = approach, movement
+		return ts
+	}
+	first := car(t0.Add(-20*time.Minute), "NB", "right")
+	for _, c := range []struct {
+		ev   *events.TrackSummary
+		want bool
+	}{
+		{first, true},
+		{first, false}, // redelivered
+		{car(t0.Add(-25*time.Minute), "NB", "right"), true},
+		{car(t0.Add(-40*time.Minute), "NB", "through"), true},
+		{car(t0.Add(-20*time.Hour), "SB", "left"), true},
+		{car(t0.Add(-time.Minute), "NB", ""), false}, // no movement: not a flow
+		{car(t0.Add(-time.Minute), "", "right"), false},
+	} {
+		if got := h.add(c.ev, t0); got != c.want {
+			t.Errorf("%s %s at %s: kept %v, want %v", c.ev.Approach, c.ev.Movement, c.ev.Time.Format(time.Kitchen), got, c.want)
+		}
+	}
+	count := func() map[string]int {
+		_, tracks, counts := h.snapshot()
+		if len(tracks) != 0 {
+			t.Errorf("vehicles kept as whole summaries: %d", len(tracks))
+		}
+		m := map[string]int{}
+		for _, c := range counts {
+			m[c.Hour.Format("15")+" "+c.Approach+" "+c.Movement] += c.Vehicles
+		}
+		return m
+	}
+	want := map[string]int{"14 NB right": 2, "13 NB through": 1, "18 SB left": 1}
+	if got := count(); len(got) != len(want) || got["14 NB right"] != 2 || got["13 NB through"] != 1 || got["18 SB left"] != 1 {
+		t.Errorf("counts %v, want %v", got, want)
+	}
+	h.prune(t0.Add(5 * time.Hour)) // the 18:00 hour of yesterday has left the window
+	if got := count(); got["18 SB left"] != 0 || got["14 NB right"] != 2 {
+		t.Errorf("after the window moved on: %v", got)
+	}
+}

@@ -376,6 +376,28 @@ func TestCycleFromCountedFlows(t *testing.T) {
 		t.Errorf("60 counted vehicles (minimum %d) moved the cycle: %+v", p.Rules.MinObservedVehicles, c.Changes)
 	}
 
+	// Two counted phases peaking in different hours: Webster takes both
+	// flows from the one hour that loads the intersection most (the
+	// design hour), not each phase's own peak. Hour A: NB 1500, EB 900,
+	// Y = 0.856; hour B: NB 300, EB 1400, Y = 0.642. So phase 4 is 900
+	// (not 1400).
+	p.Phases[3].Webster.Observed = &ObservedFlow{Approaches: []string{"EB", "WB"}, Movements: []string{"through", "right"}}
+	hourA, hourB := peak.Add(-time.Hour), peak.Add(-5*time.Hour)
+	res, _ = a.Evaluate(Input{At: evalAt, Weather: events.Dry, VehicleCounts: []VehicleCount{
+		{Hour: hourA, Approach: "NB", Movement: "through", Vehicles: 1500},
+		{Hour: hourA, Approach: "EB", Movement: "through", Vehicles: 900},
+		{Hour: hourB, Approach: "NB", Movement: "through", Vehicles: 300},
+		{Hour: hourB, Approach: "EB", Movement: "through", Vehicles: 1400},
+	}})
+	c = byRule(res.Recommendations, RuleCycle, 0)
+	if c == nil {
+		t.Fatalf("two counted phases: no cycle recommendation; skipped %+v", res.Skipped)
+	}
+	if in := c.Evidence.Inputs; in["phase_2_flow_vph"] != "1500 counted" || in["phase_4_flow_vph"] != "900 counted" || in["design_hour"] != hourA.In(p.Location()).Format(time.RFC3339) {
+		t.Errorf("design hour flows %v, want phase 2 1500 and phase 4 900 counted in %s", in, hourA)
+	}
+	p.Phases[3].Webster.Observed = nil
+
 	// Counts given as hourly totals (the live advisor's form) count alike.
 	res, _ = a.Evaluate(Input{At: evalAt, Weather: events.Dry, VehicleCounts: []VehicleCount{
 		{Hour: peak.Add(-time.Hour), Approach: "NB", Movement: "through", Vehicles: 1300},

@@ -86,9 +86,9 @@ type RuleConfig struct {
 	// SafetyValidityDays is how long a conflict-driven recommendation stays
 	// valid (days).
 	SafetyValidityDays float64 `yaml:"safety_validity_days"`
-	// MinObservedVehicles is how many vehicles a phase's critical lane
-	// group must have counted in its busiest hour before the cycle rule
-	// uses that count instead of the design volume (webster.observed).
+	// MinObservedVehicles is how many vehicles the counted lane groups
+	// (webster.observed) must hold between them in an hour before the
+	// cycle rule may take that hour's counts instead of design volumes.
 	MinObservedVehicles int `yaml:"min_observed_vehicles"`
 }
 
@@ -138,10 +138,11 @@ type Webster struct {
 	SaturationFlowVPH float64 `yaml:"saturation_flow_vph"`
 	LostTimeS         float64 `yaml:"lost_time_s"`
 	// Observed, when set, lets the cameras' counts stand in for the design
-	// volume: in the busiest clock hour, the vehicles of the busiest of
-	// these approaches making these movements (the critical lane group,
-	// whose saturation flow saturation_flow_vph is), once at least
-	// rules.min_observed_vehicles were counted.
+	// volume: in the design hour (the clock hour in which the counted
+	// groups, at least rules.min_observed_vehicles vehicles between them,
+	// load the intersection most), the vehicles of the busiest of these
+	// approaches making these movements (the critical lane group, whose
+	// saturation flow saturation_flow_vph is).
 	Observed *ObservedFlow `yaml:"observed"`
 }
 

@@ -77,27 +77,34 @@ func (o *observations) addCounts(cs []VehicleCount) {
 	}
 }
 
-// peakFlow is the critical lane group's flow in the busiest clock hour:
-// for each hour, the count of the busiest of f's approaches (its vehicles
-// making f's movements); the largest of these, and its hour.
-func (o *observations) peakFlow(f *ObservedFlow) (int, time.Time) {
-	type hourApproach struct {
-		hour     time.Time
-		approach string
-	}
-	per := map[hourApproach]int{}
+// groupFlow is a lane group set's flow in one clock hour: the count of
+// the busiest of f's approaches (its vehicles making f's movements).
+func (o *observations) groupFlow(f *ObservedFlow, hour time.Time) int {
+	per := map[string]int{}
 	for k, n := range o.vehicles {
-		if f.counts(k.approach, k.movement) {
-			per[hourApproach{k.hour, k.approach}] += n
+		if k.hour.Equal(hour) && f.counts(k.approach, k.movement) {
+			per[k.approach] += n
 		}
 	}
-	best, at := 0, time.Time{}
-	for k, n := range per {
-		if n > best || n == best && k.hour.Before(at) {
-			best, at = n, k.hour
+	best := 0
+	for _, n := range per {
+		best = max(best, n)
+	}
+	return best
+}
+
+// countedHours lists the clock hours with any vehicle counted.
+func (o *observations) countedHours() []time.Time {
+	seen := map[time.Time]bool{}
+	var hs []time.Time
+	for k := range o.vehicles {
+		if !seen[k.hour] {
+			seen[k.hour] = true
+			hs = append(hs, k.hour)
 		}
 	}
-	return best, at
+	sort.Slice(hs, func(i, j int) bool { return hs[i].Before(hs[j]) })
+	return hs
 }
 
 // Walking speeds outside this band are not walking: people standing in the
@@ -391,27 +398,57 @@ func cycleRule(p *Plan, w events.Condition, clear map[int][2]float64, o observat
 	n := len(p.Phases)
 	ratios, lost, mins := make([]float64, n), make([]float64, n), make([]float64, n)
 	var Y, L, minSum float64
+	// The flows are the design volumes, or, where phases name their
+	// counted lane groups, those counted in the design hour: the clock
+	// hour in which the counted groups (at least min_observed_vehicles
+	// vehicles between them) load the intersection most (largest Y).
+	q := make([]float64, n)
+	for i := range p.Phases {
+		q[i] = p.Phases[i].Webster.DesignVolumeVPH
+	}
+	var hour time.Time
+	bestY := -1.0
+	for _, h := range o.countedHours() {
+		var y float64
+		total := 0
+		for i := range p.Phases {
+			ph := &p.Phases[i]
+			qi := ph.Webster.DesignVolumeVPH
+			if obs := ph.Webster.Observed; obs != nil {
+				c := o.groupFlow(obs, h)
+				total += c
+				qi = float64(c)
+			}
+			y += qi / (ph.Webster.SaturationFlowVPH * f.SatFlowFactor)
+		}
+		if total >= p.Rules.MinObservedVehicles && y > bestY {
+			bestY, hour = y, h
+		}
+	}
 	var flowNotes []string
 	inputs := map[string]string{}
 	for i := range p.Phases {
 		ph := &p.Phases[i]
-		q := ph.Webster.DesignVolumeVPH
-		if obs := ph.Webster.Observed; obs != nil {
-			n, hour := o.peakFlow(obs)
-			key := fmt.Sprintf("phase_%d_flow_vph", ph.Number)
-			if n >= p.Rules.MinObservedVehicles {
-				q = float64(n)
-				flowNotes = append(flowNotes, fmt.Sprintf("phase %d %d veh/h counted (busiest of %s, %s, in the hour from %s; design %s)",
-					ph.Number, n, strings.Join(obs.Approaches, "/"), strings.Join(obs.Movements, "+"), hour.In(p.Location()).Format("2006-01-02 15:04"), fmtS(ph.Webster.DesignVolumeVPH)))
-				inputs[key] = fmtS(q) + " counted"
-			} else {
-				inputs[key] = fmtS(q) + " design"
-				if n > 0 {
-					inputs[key] += fmt.Sprintf(" (busiest hour counted %d, minimum %d)", n, p.Rules.MinObservedVehicles)
-				}
-			}
+		obs := ph.Webster.Observed
+		if obs == nil {
+			continue
 		}
-		ratios[i] = q / (ph.Webster.SaturationFlowVPH * f.SatFlowFactor)
+		key := fmt.Sprintf("phase_%d_flow_vph", ph.Number)
+		if hour.IsZero() {
+			inputs[key] = fmtS(q[i]) + " design"
+			continue
+		}
+		q[i] = float64(o.groupFlow(obs, hour))
+		inputs[key] = fmtS(q[i]) + " counted"
+		flowNotes = append(flowNotes, fmt.Sprintf("phase %d %s veh/h counted (busiest of %s, %s; design %s)",
+			ph.Number, fmtS(q[i]), strings.Join(obs.Approaches, "/"), strings.Join(obs.Movements, "+"), fmtS(ph.Webster.DesignVolumeVPH)))
+	}
+	if !hour.IsZero() {
+		inputs["design_hour"] = hour.In(p.Location()).Format(time.RFC3339)
+	}
+	for i := range p.Phases {
+		ph := &p.Phases[i]
+		ratios[i] = q[i] / (ph.Webster.SaturationFlowVPH * f.SatFlowFactor)
 		lost[i] = ph.Webster.LostTimeS
 		y, r := ph.YellowS, ph.RedClearanceS
 		if c, ok := clear[ph.Number]; ok { // clearance this evaluation also proposes
@@ -448,7 +485,8 @@ func cycleRule(p *Plan, w events.Condition, clear map[int][2]float64, o observat
 	rat := fmt.Sprintf("Webster in %s conditions: saturation flow × %s gives Y = %.3f, L = %s s, C₀ = (1.5 L + 5) / (1 − Y) = %s s; with the phases' minimum splits the cycle should be %s s (now %s s). Splits: %s.",
 		w, fmtS(f.SatFlowFactor), Y, fmtS(L), fmtS(c0), fmtS(want), fmtS(p.CycleS), strings.Join(parts, ", "))
 	if len(flowNotes) > 0 {
-		rat += " Flows: " + strings.Join(flowNotes, "; ") + "."
+		rat += fmt.Sprintf(" Flows counted in the design hour from %s, the busiest for the intersection: %s.",
+			hour.In(p.Location()).Format("2006-01-02 15:04"), strings.Join(flowNotes, "; "))
 	}
 	if cut {
 		rat += fmt.Sprintf(" Step limited to %s s.", fmtS(cycle))

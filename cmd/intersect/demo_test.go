@@ -132,8 +132,8 @@ func TestDemoInChromium(t *testing.T) {
 	// reload it the way an engineer would, by touching a filter.
 	wait("heatmap cells", `(() => { document.querySelector('#filters').dispatchEvent(new Event('change')); return document.querySelectorAll('.heat-cell').length > 0; })()`, time.Until(start.Add(60*time.Second)))
 	// The advisor needs a few crossings on the phase before it may speak
-	// (the demo plan's exposure floor): the third walker over the phase 2
-	// crosswalks leaves the picture ~40 s into the video, and the advisor
+	// (the demo plan's exposure floor): the second walker over the phase 2
+	// crosswalks leaves the picture ~35 s into the video, and the advisor
 	// evaluates 2 s after new evidence. The issue's bound: within 60 s.
 	wait("a signed recommendation with evidence", `[...document.querySelectorAll('#recs .rec')].some(r => /lpi|clearance|cycle/.test(r.textContent) && /events? as evidence|per 1,000/.test(r.textContent))`, time.Until(start.Add(60*time.Second)))
 	// Turning movement counts from the vehicles' track summaries (the

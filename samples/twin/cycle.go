@@ -42,19 +42,6 @@ func timeAt(a *Agent, s float64) float64 {
 	return t
 }
 
-// far turns a place written for the near legs (south, west) half a turn
-// to the far legs (north, east); farApproach and farSide do the same for
-// names.
-func far(p pt) pt { return p.rot(math.Pi) }
-
-func farApproach(a string) string {
-	return map[string]string{"NB": "SB", "SB": "NB", "EB": "WB", "WB": "EB"}[a]
-}
-
-func farSide(s string) string {
-	return map[string]string{"N": "S", "S": "N", "E": "W", "W": "E"}[s]
-}
-
 // cycle scripts one signal cycle starting at t0: the scripted encounters
 // (fixed geometry and timing, so their TTC/PET are known) and background
 // traffic drawn from the seed in lanes and time windows that cannot meet
@@ -101,11 +88,10 @@ func (b *sceneBuilder) cycle(t0 float64) {
 
 	// ---- Phase B: EB/WB green 24–44 s, north/south crosswalks walk 24–31 s.
 	//
-	// Its encounters happen on the far legs (north and east), where the
-	// camera on the south-west pole sees the approaches well beyond the
-	// stop lines: a TTC needs the vehicle's speed, and a vehicle that only
-	// enters the picture at the crosswalk has none yet. The script is
-	// written once in world coordinates and turned half a turn by far().
+	// Its TTC encounters involve vehicles from the far approaches
+	// (southbound, westbound), which the camera on the south-west pole sees
+	// well beyond their stop lines: a TTC needs the vehicle's speed, and a
+	// vehicle that only enters the picture at the crosswalk has none yet.
 
 	// NM3, TTC 0.8 s, through: the westbound queue leader rolled up to its
 	// stop line as the light turned green and crosses the intersection at

@@ -143,9 +143,7 @@ type TrackStats struct {
 	// it: through, left or right, "" for a vehicle that did not drive
 	// minMovementM while in view.
 	Movement string
-	turnRad  float64 // heading changes summed while moving
-	heading  float64
-	moving   bool // heading holds a moving heading
+	turn     conflict.Turn
 }
 
 // Pipeline is the per-camera processing after capture. Not safe for
@@ -366,24 +364,17 @@ func (p *Pipeline) account(tr tracker.Track, g GroundTrack) {
 			s.Crosswalk = z.Name
 		}
 	}
-	if !tr.Class.Vulnerable() && math.Hypot(g.VX, g.VY) >= movingMPS {
-		if s.moving {
-			s.turnRad += conflict.WrapAngle(g.HeadingRad - s.heading)
-		}
-		s.heading, s.moving = g.HeadingRad, true
+	if !tr.Class.Vulnerable() {
+		s.turn.Add(math.Hypot(g.VX, g.VY), g.HeadingRad)
 		if s.DistanceM >= minMovementM {
-			s.Movement = conflict.MovementOf(s.turnRad, p.turnDeg)
+			s.Movement = s.turn.Movement(p.turnDeg)
 		}
 	}
 }
 
-// A vehicle's movement is judged from its heading while it moves at
-// movingMPS or more (a stopped vehicle's heading is noise), once it has
-// driven minMovementM in view.
-const (
-	movingMPS    = 1.0
-	minMovementM = 10.0
-)
+// A vehicle's movement (conflict.Turn) is named once it has driven
+// minMovementM in view.
+const minMovementM = 10.0
 
 // endedTracks returns the stats of tracks the tracker has removed.
 func (p *Pipeline) endedTracks() []TrackStats {

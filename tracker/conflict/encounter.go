@@ -644,30 +644,50 @@ func (e *Engine) emit(enc Encounter) Encounter {
 	return enc
 }
 
-// movement is the vehicle's turn over its kept history: the sum of its
-// heading changes while moving (stopped vehicles' headings are noise).
+// movement is the vehicle's turn over its kept history.
 func (e *Engine) movement(h []sample) string {
-	var turn float64
-	prev := math.NaN()
+	var t Turn
 	for i := range h {
-		if h[i].v.norm() < 1 {
-			continue
-		}
-		if !math.IsNaN(prev) {
-			turn += wrapAngle(h[i].heading - prev)
-		}
-		prev = h[i].heading
+		t.Add(h[i].v.norm(), h[i].heading)
 	}
-	if math.IsNaN(prev) {
+	return t.Movement(e.cfg.TurnThresholdDeg)
+}
+
+// Turn sums a vehicle's heading changes while it moves at MovingMPS or more
+// (a stopped vehicle's heading is noise). The engine types conflicts by it
+// and the edge's track summaries name movements by it, so exposure and
+// conflicts name movements alike. The zero value is ready to use.
+type Turn struct {
+	rad, heading float64
+	moving       bool
+}
+
+// MovingMPS is the speed from which a heading counts towards a Turn.
+const MovingMPS = 1.0
+
+// Add folds in one state: speed (m/s) and heading (rad).
+func (t *Turn) Add(speedMPS, headingRad float64) {
+	if speedMPS < MovingMPS {
+		return
+	}
+	if t.moving {
+		t.rad += wrapAngle(headingRad - t.heading)
+	}
+	t.heading, t.moving = headingRad, true
+}
+
+// Movement is "left" or "right" when the summed turn is beyond
+// thresholdDeg, "through" within it, "" when the vehicle never moved.
+func (t *Turn) Movement(thresholdDeg float64) string {
+	if !t.moving {
 		return ""
 	}
-	return MovementOf(turn, e.cfg.TurnThresholdDeg)
+	return MovementOf(t.rad, thresholdDeg)
 }
 
 // MovementOf names a vehicle's movement from its total heading change
 // while moving, radians counter-clockwise: "left" or "right" beyond
-// thresholdDeg, "through" within it. The edge's track summaries use it
-// too, so that exposure and conflicts name movements alike.
+// thresholdDeg, "through" within it.
 func MovementOf(turnRad, thresholdDeg float64) string {
 	deg := turnRad * 180 / math.Pi
 	switch {
@@ -678,9 +698,6 @@ func MovementOf(turnRad, thresholdDeg float64) string {
 	}
 	return "through"
 }
-
-// WrapAngle maps an angle difference to (−π, π].
-func WrapAngle(a float64) float64 { return wrapAngle(a) }
 
 // approach is the approach zone the vehicle was first seen in, if any.
 func (e *Engine) approach(h []sample) string {

@@ -22,8 +22,9 @@ type MovementReport struct {
 // heading changes while moving, once it drove 10 m).
 func trueMovements(truth []trajectory.Row, turnDeg float64) map[int64]string {
 	type acc struct {
-		turn, dist, heading, x, y float64
-		moving, seen              bool
+		turn       conflict.Turn
+		dist, x, y float64
+		seen       bool
 	}
 	by := map[int64]*acc{}
 	for _, r := range truth {
@@ -39,19 +40,12 @@ func trueMovements(truth []trajectory.Row, turnDeg float64) map[int64]string {
 			a.dist += math.Hypot(r.X-a.x, r.Y-a.y)
 		}
 		a.x, a.y, a.seen = r.X, r.Y, true
-		if math.Hypot(r.VX, r.VY) < 1 {
-			continue
-		}
-		h := math.Atan2(r.VY, r.VX)
-		if a.moving {
-			a.turn += conflict.WrapAngle(h - a.heading)
-		}
-		a.heading, a.moving = h, true
+		a.turn.Add(math.Hypot(r.VX, r.VY), math.Atan2(r.VY, r.VX))
 	}
 	out := map[int64]string{}
 	for id, a := range by {
-		if a.moving && a.dist >= 10 {
-			out[id] = conflict.MovementOf(a.turn, turnDeg)
+		if m := a.turn.Movement(turnDeg); m != "" && a.dist >= 10 {
+			out[id] = m
 		}
 	}
 	return out

@@ -294,7 +294,7 @@ func (p *Pipeline) Process(f capture.Frame) (*Result, error) {
 				hd, known := g.headingRad()
 				gx, gy = p.footprintCentre(tr, gx, gy, hd, known)
 			}
-			std := tracker.DefaultGroundConfig().MeasurementStdM
+			std := g.cfg.MeasurementStdM
 			if mpp, ok := p.h.MetresPerPixel(bx, by); ok {
 				std = max(minGroundStdM, boxBottomStdPx*mpp)
 			}
@@ -509,8 +509,9 @@ func (p *Pipeline) footprintCentre(tr tracker.Track, gx, gy, heading float64, kn
 // the filter's 0.28, overall 1.19 against 1.14.)
 type groundTrack struct {
 	kf      *tracker.GroundFilter
-	moved   bool // the heading has been set by motion at least once
-	updates int  // ground points folded in: the engine's track age, since a young smoother's velocity is not yet to be trusted
+	cfg     tracker.GroundConfig // kf's, read per frame (not rebuilt: DefaultGroundConfig allocates)
+	moved   bool                 // the heading has been set by motion at least once
+	updates int                  // ground points folded in: the engine's track age, since a young smoother's velocity is not yet to be trusted
 }
 
 // motionTrackScore is the blob fill at which motion detections start and
@@ -548,7 +549,7 @@ func newGroundTrack(c events.Class, extents map[events.Class]tracker.Extent, smo
 	if e, ok := extents[c]; ok {
 		cfg.Extents[c] = e
 	}
-	return &groundTrack{kf: tracker.NewGroundFilter(cfg, c)}
+	return &groundTrack{kf: tracker.NewGroundFilter(cfg, c), cfg: cfg}
 }
 
 func (g *groundTrack) headingRad() (float64, bool) { return g.kf.State().Heading, g.moved }
@@ -560,7 +561,7 @@ func (g *groundTrack) update(t, x, y, stdM float64) (sx, sy, vx, vy, heading flo
 	if err == nil {
 		g.updates++
 	}
-	if err == nil && st.Speed >= tracker.DefaultGroundConfig().HeadingMinSpeedMPS {
+	if err == nil && st.Speed >= g.cfg.HeadingMinSpeedMPS {
 		g.moved = true
 	}
 	return st.X, st.Y, st.VX, st.VY, st.Heading

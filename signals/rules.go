@@ -45,8 +45,9 @@ type observations struct {
 	// windowCrossings counts crossing pedestrians per time-of-day window
 	// (by name; "" outside every window).
 	windowCrossings map[string]int
-	// vehicles counts vehicles per clock hour, approach and movement.
-	vehicles map[flowKey]int
+	// vehicles counts vehicles per clock hour, then approach and
+	// movement: the cycle rule reads one hour at a time.
+	vehicles map[time.Time]map[flow]int
 }
 
 // VehicleCount is how many vehicles on one approach making one movement
@@ -58,9 +59,15 @@ type VehicleCount struct {
 	Vehicles int
 }
 
-type flowKey struct {
-	hour               time.Time
-	approach, movement string
+type flow struct{ approach, movement string }
+
+// countVehicles adds n vehicles at t's clock hour.
+func (o *observations) countVehicles(t time.Time, approach, movement string, n int) {
+	h := HourOf(t)
+	if o.vehicles[h] == nil {
+		o.vehicles[h] = map[flow]int{}
+	}
+	o.vehicles[h][flow{approach, movement}] += n
 }
 
 // HourOf is the start of the clock hour holding t (UTC hours: the counts'
@@ -73,7 +80,7 @@ func (o *observations) addCounts(cs []VehicleCount) {
 		if h.Before(HourOf(o.from)) || h.After(o.to) || c.Vehicles <= 0 {
 			continue
 		}
-		o.vehicles[flowKey{h, c.Approach, c.Movement}] += c.Vehicles
+		o.countVehicles(h, c.Approach, c.Movement, c.Vehicles)
 	}
 }
 
@@ -81,8 +88,8 @@ func (o *observations) addCounts(cs []VehicleCount) {
 // the busiest of f's approaches (its vehicles making f's movements).
 func (o *observations) groupFlow(f *ObservedFlow, hour time.Time) int {
 	per := map[string]int{}
-	for k, n := range o.vehicles {
-		if k.hour.Equal(hour) && f.counts(k.approach, k.movement) {
+	for k, n := range o.vehicles[hour] {
+		if f.counts(k.approach, k.movement) {
 			per[k.approach] += n
 		}
 	}
@@ -95,13 +102,9 @@ func (o *observations) groupFlow(f *ObservedFlow, hour time.Time) int {
 
 // countedHours lists the clock hours with any vehicle counted.
 func (o *observations) countedHours() []time.Time {
-	seen := map[time.Time]bool{}
-	var hs []time.Time
-	for k := range o.vehicles {
-		if !seen[k.hour] {
-			seen[k.hour] = true
-			hs = append(hs, k.hour)
-		}
+	hs := make([]time.Time, 0, len(o.vehicles))
+	for h := range o.vehicles {
+		hs = append(hs, h)
 	}
 	sort.Slice(hs, func(i, j int) bool { return hs[i].Before(hs[j]) })
 	return hs
@@ -119,7 +122,7 @@ func observe(p *Plan, at time.Time, nms []*events.NearMiss, tracks []*events.Tra
 	o := observations{
 		from: at.Add(-time.Duration(p.Rules.LookbackH * float64(time.Hour))), to: at,
 		crossings: map[string]int{}, speeds: map[string][]float64{}, windowCrossings: map[string]int{},
-		vehicles: map[flowKey]int{},
+		vehicles: map[time.Time]map[flow]int{},
 	}
 	in := func(h *events.Header) bool {
 		return h.Site == p.Site && !h.Time.Before(o.from) && !h.Time.After(o.to)
@@ -131,7 +134,7 @@ func observe(p *Plan, at time.Time, nms []*events.NearMiss, tracks []*events.Tra
 	}
 	for _, t := range tracks {
 		if in(&t.Header) && !t.Class.Vulnerable() && t.Approach != "" && t.Movement != "" {
-			o.vehicles[flowKey{HourOf(t.Time), t.Approach, t.Movement}]++
+			o.countVehicles(t.Time, t.Approach, t.Movement, 1)
 			continue
 		}
 		if !in(&t.Header) || t.Class != events.Pedestrian || t.Crosswalk == "" {

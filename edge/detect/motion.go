@@ -270,9 +270,7 @@ func (m *Motion) Detect(frame gocv.Mat) ([]Detection, error) {
 // matches the reference is dropped. Only these boxes are compared, so a
 // scene where nothing stopped costs nothing extra.
 func (m *Motion) applyReference(src gocv.Mat) {
-	if m.ref.Empty() {
-		src.ConvertTo(&m.ref, gocv.MatTypeCV32FC3)
-	}
+	m.startReference(src)
 	m.mask.CopyTo(&m.moving)
 	kept := m.held[:0]
 	for _, h := range m.held {
@@ -364,12 +362,21 @@ func (m *Motion) remember(blobs []image.Rectangle) {
 // cost.
 const referenceEvery = 4
 
+// startReference makes the frame the reference if there is none yet (the
+// first frame, or the first after a change of size) and says whether it did.
+func (m *Motion) startReference(src gocv.Mat) bool {
+	if !m.ref.Empty() {
+		return false
+	}
+	src.ConvertTo(&m.ref, gocv.MatTypeCV32FC3)
+	return true
+}
+
 // learnReference blends the frame into the reference where nothing moves
 // or is held (everywhere during warm-up), learning fast at first as MOG2
 // does.
 func (m *Motion) learnReference(src gocv.Mat, masked bool) {
-	if m.ref.Empty() {
-		src.ConvertTo(&m.ref, gocv.MatTypeCV32FC3)
+	if m.startReference(src) {
 		return
 	}
 	if masked && m.frames%referenceEvery != 0 {

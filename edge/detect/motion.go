@@ -120,24 +120,25 @@ func (c MotionConfig) withDefaults() (MotionConfig, error) {
 // keep it reported; MOG2 foreground that matches the reference is a ghost
 // and is dropped.
 type Motion struct {
-	cfg    MotionConfig
-	mog    gocv.BackgroundSubtractorMOG2
-	small  gocv.Mat
-	conv   gocv.Mat
-	mask   gocv.Mat
-	openK  gocv.Mat
-	closeK gocv.Mat
-	frames int // since the background model was (re)started
-	lastW  int
-	lastH  int
-	ref    gocv.Mat // reference background, CV_32FC3 at processing size
-	ref8   gocv.Mat
-	diff   gocv.Mat
-	moving gocv.Mat // MOG2's own foreground this frame
-	upd    gocv.Mat // where the reference learns
-	dilK   gocv.Mat
-	held   []heldBlob
-	ghosts []image.Rectangle // where held road users left, until MOG2 relearns the road
+	cfg     MotionConfig
+	mog     gocv.BackgroundSubtractorMOG2
+	small   gocv.Mat
+	conv    gocv.Mat
+	mask    gocv.Mat
+	openK   gocv.Mat
+	closeK  gocv.Mat
+	frames  int // since the background model was (re)started
+	lastW   int
+	lastH   int
+	ref     gocv.Mat // reference background, CV_32FC3 at processing size
+	ref8    gocv.Mat
+	diff    gocv.Mat
+	changed gocv.Mat // changedIn's output, in views of this buffer
+	moving  gocv.Mat // MOG2's own foreground this frame
+	upd     gocv.Mat // where the reference learns
+	dilK    gocv.Mat
+	held    []heldBlob
+	ghosts  []image.Rectangle // where held road users left, until MOG2 relearns the road
 }
 
 // heldBlob is a reported blob at processing scale and the frame MOG2 last
@@ -160,19 +161,20 @@ func NewMotion(cfg MotionConfig) (*Motion, error) {
 	log.Info("detector started", "detector", "motion-mog2", "scale", cfg.Scale, "history", cfg.History,
 		"var_threshold", cfg.VarThreshold, "min_area_px", cfg.MinAreaPx, "footprint", cfg.Footprint != nil)
 	return &Motion{
-		cfg:    cfg,
-		mog:    gocv.NewBackgroundSubtractorMOG2WithParams(cfg.History, cfg.VarThreshold, true),
-		small:  gocv.NewMat(),
-		conv:   gocv.NewMat(),
-		mask:   gocv.NewMat(),
-		openK:  gocv.GetStructuringElement(gocv.MorphRect, image.Pt(3, 3)),
-		closeK: gocv.GetStructuringElement(gocv.MorphEllipse, image.Pt(7, 7)),
-		ref:    gocv.NewMat(),
-		ref8:   gocv.NewMat(),
-		diff:   gocv.NewMat(),
-		moving: gocv.NewMat(),
-		upd:    gocv.NewMat(),
-		dilK:   gocv.GetStructuringElement(gocv.MorphRect, image.Pt(9, 9)),
+		cfg:     cfg,
+		mog:     gocv.NewBackgroundSubtractorMOG2WithParams(cfg.History, cfg.VarThreshold, true),
+		small:   gocv.NewMat(),
+		conv:    gocv.NewMat(),
+		mask:    gocv.NewMat(),
+		openK:   gocv.GetStructuringElement(gocv.MorphRect, image.Pt(3, 3)),
+		closeK:  gocv.GetStructuringElement(gocv.MorphEllipse, image.Pt(7, 7)),
+		ref:     gocv.NewMat(),
+		ref8:    gocv.NewMat(),
+		diff:    gocv.NewMat(),
+		changed: gocv.NewMat(),
+		moving:  gocv.NewMat(),
+		upd:     gocv.NewMat(),
+		dilK:    gocv.GetStructuringElement(gocv.MorphRect, image.Pt(9, 9)),
 	}, nil
 }
 
@@ -186,7 +188,7 @@ func (m *Motion) Close() error {
 	m.mask.Close()
 	m.openK.Close()
 	m.closeK.Close()
-	for _, x := range []*gocv.Mat{&m.ref, &m.ref8, &m.diff, &m.moving, &m.upd, &m.dilK} {
+	for _, x := range []*gocv.Mat{&m.ref, &m.ref8, &m.diff, &m.changed, &m.moving, &m.upd, &m.dilK} {
 		x.Close()
 	}
 	return m.mog.Close()
@@ -318,16 +320,31 @@ func (m *Motion) applyReference(src gocv.Mat) {
 const maxGhostZones = 64
 
 // changedIn returns, for box r, 255 where the frame differs from the
-// reference by more than ChangeThreshold grey levels. The caller closes it.
+// reference by more than ChangeThreshold grey levels: a view, valid until
+// the next call, that the caller closes.
+//
+// It works in views of frame-sized buffers, allocated once per frame size:
+// a fresh Mat of each box's size on every call churned the C heap.
 func (m *Motion) changedIn(src gocv.Mat, r image.Rectangle) gocv.Mat {
-	ref := m.ref.Region(r)
-	ref.ConvertTo(&m.ref8, gocv.MatTypeCV8UC3)
-	ref.Close()
-	cur := src.Region(r)
-	gocv.AbsDiff(cur, m.ref8, &m.diff)
-	cur.Close()
-	out := gocv.NewMat()
-	gocv.CvtColor(m.diff, &out, gocv.ColorBGRToGray)
+	if m.ref8.Cols() != src.Cols() || m.ref8.Rows() != src.Rows() {
+		for _, b := range []struct {
+			mat *gocv.Mat
+			typ gocv.MatType
+		}{{&m.ref8, gocv.MatTypeCV8UC3}, {&m.diff, gocv.MatTypeCV8UC3}, {&m.changed, gocv.MatTypeCV8U}} {
+			b.mat.Close()
+			*b.mat = gocv.NewMatWithSize(src.Rows(), src.Cols(), b.typ)
+		}
+	}
+	ref, ref8, cur, diff := m.ref.Region(r), m.ref8.Region(r), src.Region(r), m.diff.Region(r)
+	defer func() {
+		for _, x := range []*gocv.Mat{&ref, &ref8, &cur, &diff} {
+			x.Close()
+		}
+	}()
+	ref.ConvertTo(&ref8, gocv.MatTypeCV8UC3)
+	gocv.AbsDiff(cur, ref8, &diff)
+	out := m.changed.Region(r)
+	gocv.CvtColor(diff, &out, gocv.ColorBGRToGray)
 	gocv.Threshold(out, &out, float32(m.cfg.ChangeThreshold), 255, gocv.ThresholdBinary)
 	return out
 }

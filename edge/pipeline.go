@@ -94,8 +94,13 @@ func Footprint(h tracker.Homography) func(image.Rectangle) (float64, float64, bo
 	}
 }
 
-// snapshotHz is the rate of the frames kept for near-miss snapshots.
-const snapshotHz = 4.0
+// snapshotHz is the highest rate of the frames kept for near-miss
+// snapshots; maxRingFrames bounds how many are kept (~60 MB of 960×540
+// frames), so a longer reach spreads them out instead of growing memory.
+const (
+	snapshotHz    = 4.0
+	maxRingFrames = 40
+)
 
 // PipelineOptions tune a Pipeline.
 type PipelineOptions struct {
@@ -229,13 +234,15 @@ func NewPipeline(cam *camera.Camera, h tracker.Homography, det detect.Detector, 
 	}
 	if opts.Snapshots {
 		// Enough history to reach back to the conflict moment of an
-		// encounter that closes CloseAfterS later and may then be held
-		// TypeMaxWaitS for the vehicle's movement; at most snapshotHz
-		// frames a second, so that reach costs tens of frames, not hundreds.
-		hz := min(opts.FPS, snapshotHz)
-		p.ringEveryS = 1 / hz
-		p.ringN = int(math.Ceil((cc.CloseAfterS+cc.TypeMaxWaitS+1)*hz)) + 1
-		p.ringN = min(max(p.ringN, 2), 64)
+		// encounter that closes CloseAfterS later, may then be held
+		// TypeMaxWaitS for the vehicle's movement, and comes the ground
+		// smoothing's lag behind the picture: at most snapshotHz frames a
+		// second and at most maxRingFrames frames, spread over that reach
+		// (17 s with the defaults: a frame every 0.44 s, so a snapshot is
+		// within 0.22 s of the conflict moment).
+		reach := cc.CloseAfterS + cc.TypeMaxWaitS + 1 + groundSmoothS
+		p.ringEveryS = max(1/min(opts.FPS, snapshotHz), reach/(maxRingFrames-1))
+		p.ringN = min(max(int(math.Ceil(reach/p.ringEveryS))+1, 2), maxRingFrames)
 	}
 	return p, nil
 }
@@ -378,7 +385,7 @@ const minMovementM = 10.0
 
 // endedTracks returns the stats of tracks the tracker has removed.
 func (p *Pipeline) endedTracks() []TrackStats {
-	if len(p.stats) == 0 {
+	if len(p.stats) == 0 && len(p.ground) == 0 {
 		return nil
 	}
 	live := map[int64]bool{}
@@ -390,6 +397,12 @@ func (p *Pipeline) endedTracks() []TrackStats {
 		if !live[id] {
 			out = append(out, *s)
 			delete(p.stats, id)
+		}
+	}
+	// A track that ended before its first smoothed state has a ground
+	// smoother but no stats.
+	for id := range p.ground {
+		if !live[id] {
 			delete(p.ground, id)
 		}
 	}
